@@ -1,0 +1,3 @@
+export * from './relay-queue';
+export * from './popbill-event.job';
+export * from './redis-connection';

@@ -1,0 +1,59 @@
+/** What came back from one POST to JANDI. */
+export type JandiResponse =
+  | { kind: 'http'; status: number; body: string; retryAfter: string | null }
+  | { kind: 'timeout' }
+  | { kind: 'network'; message: string }
+  /** Our own shutdown cut the request short; the outcome is unknown. */
+  | { kind: 'aborted' };
+
+export type JandiVerdict =
+  | { outcome: 'delivered' }
+  /** Someone else also posts to the webhook: cool down, retry without burning an attempt. */
+  | { outcome: 'rate-limited'; retryAfterMs: number | null; reason: string }
+  /** Bad token, deleted webhook, malformed or oversized request: no retry can help. */
+  | { outcome: 'rejected'; reason: string }
+  /** JANDI or the network is unwell: retry with backoff. */
+  | { outcome: 'failed'; reason: string };
+
+function jandiCode(body: string): number | null {
+  try {
+    const parsed = JSON.parse(body) as { code?: unknown };
+    const code = Number(parsed?.code);
+    return Number.isInteger(code) ? code : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Retry-After as seconds or an HTTP date, relative to `now`. */
+export function parseRetryAfter(value: string | null, now: number): number | null {
+  if (!value) return null;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/** Maps a JANDI answer to what the worker does next. Pure. */
+export function classifyJandiResponse(
+  response: Exclude<JandiResponse, { kind: 'aborted' }>,
+  now = Date.now(),
+): JandiVerdict {
+  if (response.kind === 'timeout') return { outcome: 'failed', reason: 'timeout' };
+  if (response.kind === 'network')
+    return { outcome: 'failed', reason: `network: ${response.message}` };
+  const { status } = response;
+  const code = jandiCode(response.body);
+  const detail = `HTTP ${status}${code !== null ? ` code ${code}` : ''}`;
+  if (status >= 200 && status < 300) return { outcome: 'delivered' };
+  if (status === 429 || code === 42900) {
+    return {
+      outcome: 'rate-limited',
+      retryAfterMs: parseRetryAfter(response.retryAfter, now),
+      reason: detail,
+    };
+  }
+  if (status === 408) return { outcome: 'failed', reason: detail };
+  if (code === 40000 || (status >= 400 && status < 500))
+    return { outcome: 'rejected', reason: detail };
+  return { outcome: 'failed', reason: detail };
+}

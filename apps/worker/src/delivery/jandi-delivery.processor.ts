@@ -1,0 +1,96 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { BeforeApplicationShutdown, Inject, Logger } from '@nestjs/common';
+import {
+  DELIVER_EVENT_JOB,
+  isPopbillEventJob,
+  RELAY_QUEUE,
+  type PopbillEventJob,
+} from '@app/contracts';
+import { DelayedError, UnrecoverableError, type Job, type WorkerOptions } from 'bullmq';
+import { WorkerMetrics } from '../metrics/worker.metrics';
+import { bullConnection, WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { JandiDeliveryService } from './jandi-delivery.service';
+import { relayBackoffStrategy } from './relay-backoff';
+import { ShutdownSignal } from './shutdown.signal';
+
+/** Worker options depend on validated config, known only at boot; see configureDeliveryWorker. */
+@Processor(RELAY_QUEUE)
+export class JandiDeliveryProcessor extends WorkerHost implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(JandiDeliveryProcessor.name);
+
+  constructor(
+    private readonly delivery: JandiDeliveryService,
+    private readonly metrics: WorkerMetrics,
+    private readonly shutdown: ShutdownSignal,
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+  ) {
+    super();
+  }
+
+  async process(job: Job<PopbillEventJob>, token?: string): Promise<void> {
+    if (job.name !== DELIVER_EVENT_JOB || !isPopbillEventJob(job.data)) {
+      throw new UnrecoverableError(`malformed job: ${job.name} is not a PopbillEventJobV1`);
+    }
+    const outcome = await this.delivery.deliver(job.data, {
+      jobId: job.id ?? job.data.eventId,
+      attempt: job.attemptsMade + 1,
+    });
+    switch (outcome.kind) {
+      case 'delivered':
+        return;
+      case 'wait':
+        // Waiting for quota is not an attempt: moveToDelayed + DelayedError skips the count.
+        await job.moveToDelayed(Date.now() + outcome.delayMs, token);
+        throw new DelayedError();
+      case 'rejected':
+        throw new UnrecoverableError(outcome.reason);
+      case 'retry':
+        throw new Error(outcome.reason);
+    }
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(job: Job<PopbillEventJob> | undefined, error: Error): void {
+    if (!job?.finishedOn) return;
+    const reason = error.message.replace(/:.*$/, '') || 'unknown';
+    this.metrics.deadLetters.inc({ reason });
+    this.logger.warn(
+      {
+        eventId: job.data?.eventId,
+        jobId: job.id,
+        attempt: job.attemptsMade,
+        outcome: 'dead-letter',
+        reason: error.message,
+      },
+      'job moved to the dead letters',
+    );
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const closing = this.worker.close();
+    const grace = setTimeout(() => {
+      this.logger.warn('shutdown grace period over; interrupting in-flight deliveries');
+      this.shutdown.abort();
+    }, this.config.shutdownGraceMs);
+    await closing;
+    clearTimeout(grace);
+  }
+}
+
+/** Applies the config-dependent BullMQ worker options before Nest creates the worker. */
+export function configureDeliveryWorker(config: WorkerConfig): void {
+  const options: WorkerOptions = {
+    connection: bullConnection(config.redis),
+    concurrency: config.concurrency,
+    lockDuration: config.lockDurationMs,
+    stalledInterval: config.stalledIntervalMs,
+    maxStalledCount: config.maxStalledCount,
+    settings: {
+      backoffStrategy: relayBackoffStrategy({
+        ceilingMs: config.backoffCeilingMs,
+        jitter: config.backoffJitter,
+      }),
+    },
+  };
+  Processor(RELAY_QUEUE, options)(JandiDeliveryProcessor);
+}

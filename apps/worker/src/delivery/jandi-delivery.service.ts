@@ -1,0 +1,140 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { PopbillEventJob } from '@app/contracts';
+import type Redis from 'ioredis';
+import { WorkerMetrics } from '../metrics/worker.metrics';
+import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
+import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
+import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { classifyJandiResponse } from './classify-jandi-response';
+import { JandiClient } from './jandi.client';
+import { routeEvent } from './routing';
+import { ShutdownSignal } from './shutdown.signal';
+import { toJandiMessage } from './to-jandi-message';
+
+export type DeliveryOutcome =
+  | { kind: 'delivered' }
+  /** Not now: come back after delayMs without burning an attempt. */
+  | { kind: 'wait'; delayMs: number }
+  /** Permanent: dead-letter with this reason. */
+  | { kind: 'rejected'; reason: string }
+  /** Transient: retry with backoff. */
+  | { kind: 'retry'; reason: string };
+
+export interface DeliveryContext {
+  jobId: string;
+  attempt: number;
+}
+
+const DELIVERED_MARK_SECONDS = 7 * 24 * 3600;
+
+/** Delivers one event: route, wait for quota, render, POST, classify. */
+@Injectable()
+export class JandiDeliveryService {
+  private readonly logger = new Logger(JandiDeliveryService.name);
+
+  constructor(
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    @Inject(WORKER_REDIS) private readonly redis: Redis,
+    private readonly limiter: JandiQuotaLimiter,
+    private readonly client: JandiClient,
+    private readonly metrics: WorkerMetrics,
+    private readonly shutdown: ShutdownSignal,
+  ) {}
+
+  private markKey(kind: 'delivered' | 'sending', eventId: string): string {
+    return `${this.config.queuePrefix}:jandi-${kind}:${eventId}`;
+  }
+
+  async deliver(event: PopbillEventJob, ctx: DeliveryContext): Promise<DeliveryOutcome> {
+    const destination = routeEvent(event, this.config.routes);
+    const url = this.config.destinations[destination];
+    const log = { eventId: event.eventId, jobId: ctx.jobId, attempt: ctx.attempt, destination };
+
+    if (await this.redis.exists(this.markKey('delivered', event.eventId))) {
+      this.metrics.duplicates.inc({ kind: 'skipped' });
+      this.logger.warn({ ...log, outcome: 'duplicate-skipped' }, 'event already delivered');
+      return { kind: 'delivered' };
+    }
+
+    let decision = await this.limiter.acquire(url, ctx.jobId);
+    while (!decision.granted) {
+      this.metrics.quotaWait.observe({ destination }, decision.waitMs / 1000);
+      if (decision.waitMs > this.config.inlineWaitMs || this.shutdown.signal.aborted) {
+        this.logger.debug({ ...log, outcome: 'quota-wait', waitMs: decision.waitMs });
+        return { kind: 'wait', delayMs: decision.waitMs };
+      }
+      await sleep(decision.waitMs, undefined, { signal: this.shutdown.signal }).catch(
+        () => undefined,
+      );
+      decision = await this.limiter.acquire(url, ctx.jobId);
+    }
+
+    const previous = await this.redis.set(
+      this.markKey('sending', event.eventId),
+      ctx.jobId,
+      'EX',
+      86_400,
+      'GET',
+    );
+    if (previous !== null) {
+      this.metrics.duplicates.inc({ kind: 'possible' });
+      this.logger.warn(
+        { ...log, outcome: 'possible-duplicate' },
+        'a previous send of this event ended without an answer',
+      );
+    }
+    const started = performance.now();
+    const response = await this.client.post(url, toJandiMessage(event), this.shutdown.signal);
+    this.metrics.deliveryDuration.observe({ destination }, (performance.now() - started) / 1000);
+    await this.redis.del(this.markKey('sending', event.eventId));
+
+    if (response.kind === 'aborted') {
+      this.metrics.deliveries.inc({ destination, outcome: 'interrupted' });
+      this.logger.warn({ ...log, outcome: 'interrupted' }, 'delivery interrupted by shutdown');
+      return { kind: 'wait', delayMs: 0 };
+    }
+    const verdict = classifyJandiResponse(response);
+    switch (verdict.outcome) {
+      case 'delivered': {
+        await this.redis.set(
+          this.markKey('delivered', event.eventId),
+          ctx.jobId,
+          'EX',
+          DELIVERED_MARK_SECONDS,
+        );
+        const lag = (Date.now() - Date.parse(event.receivedAt)) / 1000;
+        if (Number.isFinite(lag))
+          this.metrics.endToEndLag.observe({ destination }, Math.max(0, lag));
+        this.metrics.deliveries.inc({ destination, outcome: 'delivered' });
+        this.logger.log({ ...log, outcome: 'delivered' }, 'delivered to JANDI');
+        return { kind: 'delivered' };
+      }
+      case 'rate-limited': {
+        const coolMs = verdict.retryAfterMs ?? this.config.cooldownMs;
+        await this.limiter.coolDown(url, coolMs);
+        this.metrics.deliveries.inc({ destination, outcome: 'rate_limited' });
+        this.logger.warn(
+          { ...log, outcome: 'rate-limited', reason: verdict.reason, coolMs },
+          'JANDI rate limit hit; cooling down',
+        );
+        const next = await this.limiter.acquire(url, ctx.jobId);
+        return { kind: 'wait', delayMs: next.granted ? 0 : next.waitMs };
+      }
+      case 'rejected':
+        this.metrics.deliveries.inc({ destination, outcome: 'rejected' });
+        this.logger.warn(
+          { ...log, outcome: 'rejected', reason: verdict.reason },
+          'JANDI rejected the message',
+        );
+        return { kind: 'rejected', reason: `JANDI rejected: ${verdict.reason}` };
+      case 'failed':
+        this.metrics.deliveries.inc({ destination, outcome: 'failed' });
+        this.logger.warn(
+          { ...log, outcome: 'failed', reason: verdict.reason },
+          'JANDI delivery failed; will retry',
+        );
+        return { kind: 'retry', reason: `JANDI failed: ${verdict.reason}` };
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { RELAY_QUEUE } from '@app/contracts';
+import type { Queue } from 'bullmq';
+import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
+import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { WorkerMetrics } from './worker.metrics';
+
+const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'] as const;
+
+/** Reads queue and quota state from Redis at scrape time, so gauges are never stale. */
+@Injectable()
+export class QueueStateCollector {
+  private readonly logger = new Logger(QueueStateCollector.name);
+
+  constructor(
+    @InjectQueue(RELAY_QUEUE) private readonly queue: Queue,
+    private readonly limiter: JandiQuotaLimiter,
+    private readonly metrics: WorkerMetrics,
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+  ) {}
+
+  async refresh(): Promise<void> {
+    try {
+      const counts = await this.queue.getJobCounts(...STATES);
+      for (const state of STATES) this.metrics.jobs.set({ state }, counts[state] ?? 0);
+      for (const [destination, url] of Object.entries(this.config.destinations)) {
+        for (const { limit, remaining } of await this.limiter.headroom(url)) {
+          this.metrics.quotaHeadroom.set(
+            { destination, window: `${limit.count}/${limit.windowMs}ms` },
+            remaining,
+          );
+        }
+      }
+    } catch (error) {
+      this.logger.warn(`queue state unavailable: ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export type DeliveryOutcomeLabel =
+  'delivered' | 'rate_limited' | 'rejected' | 'failed' | 'interrupted';
+
+/** Every worker metric, on the worker's own registry. Recorded at the one dispatch point. */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+
+  readonly deliveries = new Counter({
+    name: 'jandi_deliveries_total',
+    help: 'Requests sent to JANDI, by destination and outcome',
+    labelNames: ['destination', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deliveryDuration = new Histogram({
+    name: 'jandi_delivery_duration_seconds',
+    help: 'Duration of one request to JANDI',
+    labelNames: ['destination'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly endToEndLag = new Histogram({
+    name: 'relay_end_to_end_lag_seconds',
+    help: 'From ingest receiving the Popbill event to JANDI accepting the message',
+    labelNames: ['destination'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 900, 3600, 14_400],
+    registers: [this.registry],
+  });
+
+  readonly quotaWait = new Histogram({
+    name: 'jandi_quota_wait_seconds',
+    help: 'Time a job was told to wait for its destination quota, per wait',
+    labelNames: ['destination'] as const,
+    buckets: [0.01, 0.1, 0.5, 1, 5, 10, 60, 300, 600, 3600],
+    registers: [this.registry],
+  });
+
+  readonly quotaHeadroom = new Gauge({
+    name: 'jandi_quota_headroom',
+    help: 'Requests still allowed now in each window of a destination',
+    labelNames: ['destination', 'window'] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobs = new Gauge({
+    name: 'relay_jobs',
+    help: 'Jobs of the relay queue by state (failed = dead letters)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deadLetters = new Counter({
+    name: 'relay_dead_letters_total',
+    help: 'Jobs this worker moved to the dead letters, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly duplicates = new Counter({
+    name: 'jandi_duplicates_total',
+    help: 'Duplicates detected: skipped (already delivered) or possible (a send whose outcome was lost)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+}

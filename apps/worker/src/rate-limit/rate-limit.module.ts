@@ -1,0 +1,37 @@
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import Redis from 'ioredis';
+import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { JandiQuotaLimiter } from './jandi-quota.limiter';
+
+/** The worker's own ioredis client for the limiter, readiness and duplicate markers. */
+export const WORKER_REDIS = Symbol('WORKER_REDIS');
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: WORKER_REDIS,
+      inject: [WORKER_CONFIG],
+      useFactory: (config: WorkerConfig) => new Redis({ ...config.redis, maxRetriesPerRequest: 2 }),
+    },
+    {
+      provide: JandiQuotaLimiter,
+      inject: [WORKER_REDIS, WORKER_CONFIG],
+      useFactory: (redis: Redis, config: WorkerConfig) =>
+        new JandiQuotaLimiter(redis, {
+          prefix: config.queuePrefix,
+          limits: config.rateLimits,
+          safetyMs: config.rateSafetyMs,
+          inlineWaitMs: config.inlineWaitMs,
+        }),
+    },
+  ],
+  exports: [WORKER_REDIS, JandiQuotaLimiter],
+})
+export class RateLimitModule implements OnApplicationShutdown {
+  constructor(@Inject(WORKER_REDIS) private readonly redis: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

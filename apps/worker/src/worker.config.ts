@@ -1,0 +1,211 @@
+import { readFileSync } from 'node:fs';
+import { plainToInstance } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+} from 'class-validator';
+import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, redisOptionsFromUrl } from '@app/contracts';
+import type { RedisOptions } from 'ioredis';
+import type { ConnectionOptions } from 'bullmq';
+import { parseRateLimits, type RateLimit } from './rate-limit/quota-math';
+import { DEFAULT_DESTINATION, parseRoutesFile, type Route } from './delivery/routing';
+
+export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
+
+export interface WorkerConfig {
+  redisUrl: string;
+  redis: RedisOptions;
+  queuePrefix: string;
+  logLevel: string;
+  metricsPort: number;
+  concurrency: number;
+  shutdownGraceMs: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+  /** Destination name → JANDI webhook URL (a secret: never log it). */
+  destinations: Record<string, string>;
+  routes: Route[];
+  rateLimits: RateLimit[];
+  /** Added to every window so network jitter between our clock and JANDI's cannot overfill one. */
+  rateSafetyMs: number;
+  /** A slot this close is awaited in-process instead of re-queuing the job. */
+  inlineWaitMs: number;
+  cooldownMs: number;
+  requestTimeoutMs: number;
+  backoffCeilingMs: number;
+  backoffJitter: number;
+  adminToken: string | null;
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`Invalid environment variable ${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const URL_PATTERN = /^https?:\/\/\S+$/;
+
+/** Raw environment as the worker reads it; defaults are applied after validation. */
+class WorkerEnv {
+  @IsOptional() @IsString() REDIS_URL?: string;
+  @IsOptional() @IsString() QUEUE_PREFIX?: string;
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+  @IsOptional() @IsInt() @Min(0) @Max(65535) METRICS_PORT?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(1000) WORKER_CONCURRENCY?: number;
+  @IsOptional() @IsInt() @Min(0) SHUTDOWN_GRACE_MS?: number;
+  @IsOptional() @IsInt() @Min(500) WORKER_LOCK_DURATION_MS?: number;
+  @IsOptional() @IsInt() @Min(100) WORKER_STALLED_INTERVAL_MS?: number;
+  @IsOptional() @IsInt() @Min(0) WORKER_MAX_STALLED_COUNT?: number;
+  @IsOptional()
+  @Matches(URL_PATTERN, { message: 'must be an http(s) URL' })
+  JANDI_WEBHOOK_URL?: string;
+  @IsOptional() @IsString() JANDI_ROUTES_FILE?: string;
+  @IsOptional() @IsString() JANDI_RATE_LIMITS?: string;
+  @IsOptional() @IsInt() @Min(0) @Max(60_000) JANDI_RATE_SAFETY_MS?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(60_000) JANDI_INLINE_WAIT_MS?: number;
+  @IsOptional() @IsInt() @Min(0) JANDI_COOLDOWN_MS?: number;
+  @IsOptional() @IsInt() @Min(100) @Max(120_000) JANDI_TIMEOUT_MS?: number;
+  @IsOptional() @IsInt() @Min(100) RETRY_BACKOFF_CEILING_MS?: number;
+  @IsOptional() @IsNumber() @Min(0) @Max(1) RETRY_BACKOFF_JITTER?: number;
+  @IsOptional() @IsString() ADMIN_TOKEN?: string;
+}
+
+const NUMERIC_KEYS = new Set([
+  'METRICS_PORT',
+  'WORKER_CONCURRENCY',
+  'SHUTDOWN_GRACE_MS',
+  'WORKER_LOCK_DURATION_MS',
+  'WORKER_STALLED_INTERVAL_MS',
+  'WORKER_MAX_STALLED_COUNT',
+  'JANDI_RATE_SAFETY_MS',
+  'JANDI_INLINE_WAIT_MS',
+  'JANDI_COOLDOWN_MS',
+  'JANDI_TIMEOUT_MS',
+  'RETRY_BACKOFF_CEILING_MS',
+  'RETRY_BACKOFF_JITTER',
+]);
+
+const ENV_KEYS = [
+  ...NUMERIC_KEYS,
+  'REDIS_URL',
+  'QUEUE_PREFIX',
+  'LOG_LEVEL',
+  'JANDI_WEBHOOK_URL',
+  'JANDI_ROUTES_FILE',
+  'JANDI_RATE_LIMITS',
+  'ADMIN_TOKEN',
+];
+
+const NAMED_URL = /^JANDI_WEBHOOK_URL_([A-Z0-9_]+)$/;
+
+type Env = Record<string, string | undefined>;
+
+/** The part of the config that tools such as the replay CLI need: where the queue lives. */
+export function loadQueueConfig(
+  env: Env = process.env,
+): Pick<WorkerConfig, 'redisUrl' | 'redis' | 'queuePrefix'> {
+  const redisUrl = env.REDIS_URL?.trim() || DEFAULT_REDIS_URL;
+  try {
+    const redis = redisOptionsFromUrl(redisUrl);
+    return { redisUrl, redis, queuePrefix: env.QUEUE_PREFIX?.trim() || DEFAULT_QUEUE_PREFIX };
+  } catch (error) {
+    throw new ConfigError('REDIS_URL', (error as Error).message);
+  }
+}
+
+/** Reads and validates the worker's environment; throws a ConfigError naming the variable. */
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  const raw: Record<string, string | number> = {};
+  for (const key of ENV_KEYS) {
+    const value = env[key]?.trim();
+    if (value === undefined || value === '') continue;
+    raw[key] = NUMERIC_KEYS.has(key) && Number.isFinite(Number(value)) ? Number(value) : value;
+  }
+  const dto = plainToInstance(WorkerEnv, raw);
+  const errors = validateSync(dto, { forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const first = errors[0];
+    throw new ConfigError(
+      first.property,
+      `"${String(first.value)}" ${Object.values(first.constraints ?? {}).join('; ')}`,
+    );
+  }
+
+  const { redisUrl, redis, queuePrefix } = loadQueueConfig(env);
+
+  const destinations: Record<string, string> = {};
+  if (dto.JANDI_WEBHOOK_URL) destinations[DEFAULT_DESTINATION] = dto.JANDI_WEBHOOK_URL;
+  for (const [key, value] of Object.entries(env)) {
+    const match = NAMED_URL.exec(key);
+    if (!match || !value?.trim()) continue;
+    if (!URL_PATTERN.test(value.trim())) throw new ConfigError(key, 'must be an http(s) URL');
+    destinations[match[1].toLowerCase()] = value.trim();
+  }
+  if (!destinations[DEFAULT_DESTINATION]) {
+    throw new ConfigError('JANDI_WEBHOOK_URL', 'is required (the default JANDI destination)');
+  }
+
+  let routes: Route[] = [];
+  if (dto.JANDI_ROUTES_FILE) {
+    try {
+      routes = parseRoutesFile(JSON.parse(readFileSync(dto.JANDI_ROUTES_FILE, 'utf8')));
+    } catch (error) {
+      throw new ConfigError('JANDI_ROUTES_FILE', (error as Error).message);
+    }
+    for (const route of routes) {
+      if (!destinations[route.destination]) {
+        throw new ConfigError(
+          `JANDI_WEBHOOK_URL_${route.destination.toUpperCase()}`,
+          `is required by a route in ${dto.JANDI_ROUTES_FILE}`,
+        );
+      }
+    }
+  }
+
+  let rateLimits: RateLimit[];
+  try {
+    rateLimits = parseRateLimits(dto.JANDI_RATE_LIMITS ?? '60/1m,500/10m');
+  } catch (error) {
+    throw new ConfigError('JANDI_RATE_LIMITS', (error as Error).message);
+  }
+
+  return {
+    redisUrl,
+    redis,
+    queuePrefix,
+    logLevel: dto.LOG_LEVEL ?? 'info',
+    metricsPort: dto.METRICS_PORT ?? 9100,
+    concurrency: dto.WORKER_CONCURRENCY ?? 8,
+    shutdownGraceMs: dto.SHUTDOWN_GRACE_MS ?? 20_000,
+    lockDurationMs: dto.WORKER_LOCK_DURATION_MS ?? 30_000,
+    stalledIntervalMs: dto.WORKER_STALLED_INTERVAL_MS ?? 30_000,
+    maxStalledCount: dto.WORKER_MAX_STALLED_COUNT ?? 5,
+    destinations,
+    routes,
+    rateLimits,
+    rateSafetyMs: dto.JANDI_RATE_SAFETY_MS ?? 250,
+    inlineWaitMs: dto.JANDI_INLINE_WAIT_MS ?? 250,
+    cooldownMs: dto.JANDI_COOLDOWN_MS ?? 30_000,
+    requestTimeoutMs: dto.JANDI_TIMEOUT_MS ?? 10_000,
+    backoffCeilingMs: dto.RETRY_BACKOFF_CEILING_MS ?? 3_600_000,
+    backoffJitter: dto.RETRY_BACKOFF_JITTER ?? 0.25,
+    adminToken: dto.ADMIN_TOKEN ?? null,
+  };
+}
+
+/** The same Redis as BullMQ connection options (its own type, not ioredis's). */
+export function bullConnection(redis: RedisOptions): ConnectionOptions {
+  const { host, port, username, password, db, tls } = redis;
+  return { host, port, username, password, db, tls, maxRetriesPerRequest: null };
+}

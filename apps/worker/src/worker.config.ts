@@ -34,7 +34,7 @@ export interface WorkerConfig {
   destinations: Record<string, string>;
   routes: Route[];
   rateLimits: RateLimit[];
-  /** Added to every window so network jitter between our clock and JANDI's cannot overfill one. */
+  /** Added to every window in case JANDI counts coarser than our exact windows. */
   rateSafetyMs: number;
   /** A slot this close is awaited in-process instead of re-queuing the job. */
   inlineWaitMs: number;
@@ -194,7 +194,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     destinations,
     routes,
     rateLimits,
-    rateSafetyMs: dto.JANDI_RATE_SAFETY_MS ?? 250,
+    rateSafetyMs: dto.JANDI_RATE_SAFETY_MS ?? 500,
     inlineWaitMs: dto.JANDI_INLINE_WAIT_MS ?? 250,
     cooldownMs: dto.JANDI_COOLDOWN_MS ?? 30_000,
     requestTimeoutMs: dto.JANDI_TIMEOUT_MS ?? 10_000,

@@ -18,7 +18,7 @@ export interface StandinOptions {
 
 export interface AcceptedMessage {
   path: string;
-  /** performance.timeOrigin + performance.now() at arrival, in ms. */
+  /** Date.now() at arrival: the same system clock Redis TIME reads. */
   at: number;
   body: string;
   connectColor?: string;
@@ -104,7 +104,7 @@ export class JandiStandin {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const at = performance.timeOrigin + performance.now();
+    const at = Date.now();
     const path = (req.url ?? '/').split('?')[0];
     const chunks: Buffer[] = [];
     let size = 0;

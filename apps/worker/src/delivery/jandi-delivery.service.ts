@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { PopbillEventJob } from '@app/contracts';
 import type Redis from 'ioredis';
 import { WorkerMetrics } from '../metrics/worker.metrics';
-import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
+import { JandiQuotaLimiter, type QuotaDecision } from '../rate-limit/jandi-quota.limiter';
 import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { classifyJandiResponse } from './classify-jandi-response';
@@ -57,7 +57,7 @@ export class JandiDeliveryService {
       return { kind: 'delivered' };
     }
 
-    let decision = await this.limiter.acquire(url, ctx.jobId);
+    let decision: QuotaDecision = await this.limiter.acquire(url, ctx.jobId);
     while (!decision.granted) {
       this.metrics.quotaWait.observe({ destination }, decision.waitMs / 1000);
       if (decision.waitMs > this.config.inlineWaitMs || this.shutdown.signal.aborted) {
@@ -85,7 +85,9 @@ export class JandiDeliveryService {
       );
     }
     const started = performance.now();
-    const response = await this.client.post(url, toJandiMessage(event), this.shutdown.signal);
+    const response = await this.client
+      .post(url, toJandiMessage(event), this.shutdown.signal)
+      .finally(() => this.limiter.settle(url, decision.sendId));
     this.metrics.deliveryDuration.observe({ destination }, (performance.now() - started) / 1000);
     await this.redis.del(this.markKey('sending', event.eventId));
 

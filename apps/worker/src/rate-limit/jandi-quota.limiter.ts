@@ -10,6 +10,8 @@ export interface QuotaLimiterOptions {
   safetyMs: number;
   /** A slot at most this far away is reported as `wait` rather than re-queued. */
   inlineWaitMs: number;
+  /** Longest a request can take (the HTTP timeout): an unsettled send counts until then. */
+  flightMs: number;
 }
 
 /**
@@ -17,7 +19,8 @@ export interface QuotaLimiterOptions {
  * stays reserved for this member. `waitMs` is `at` minus Redis now.
  */
 export type QuotaDecision =
-  { granted: true; now: number } | { granted: false; at: number; now: number; waitMs: number };
+  | { granted: true; now: number; sendId: string }
+  | { granted: false; at: number; now: number; waitMs: number };
 
 export interface QuotaHeadroom {
   limit: RateLimit;
@@ -39,42 +42,56 @@ for i = 1, n do
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - maxw))
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - maxw))
+-- A send never settled (its worker died) counts as arriving at its deadline.
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)) do
+  redis.call('ZADD', KEYS[1], redis.call('ZSCORE', KEYS[4], m), m)
+  redis.call('ZREM', KEYS[4], m)
+end
+local flying = redis.call('ZCARD', KEYS[4])
 `;
 
 /*
- * KEYS: sent zset (actual sends, scored by Redis ms), held zset (reservations), cooldown key.
- * ARGV: member, safetyMs, inlineWaitMs, n, then n pairs count, windowMs.
- * Returns {granted 0/1, at, now}.
+ * KEYS: sent zset (settled sends, scored by when their answer came, Redis ms), held zset
+ * (reservations), cooldown key, flight zset (sends without an answer yet, scored by deadline).
+ * ARGV: member, safetyMs, inlineWaitMs, n, n pairs count, windowMs, then flightMs.
+ * Returns {granted 0/1, at, now, sendId}.
  */
 const ACQUIRE = `${PRELUDE}
 local member = ARGV[1]
 local inline = tonumber(ARGV[3])
 local cooldown = tonumber(redis.call('GET', KEYS[3]) or '0')
 
--- Earliest time >= now at which a send passes every window against actual sends.
+local flightMs = tonumber(ARGV[5 + 2 * n])
+
+-- Earliest time >= now at which a send passes every window against every earlier send.
+-- Unanswered sends may arrive at JANDI at any moment, so they count in every window;
+-- answered ones arrived before their answer, the time they are scored with.
 local function sentFree()
   local at = now
   for i = 1, n do
-    local nth = redis.call('ZREVRANGE', KEYS[1], counts[i] - 1, counts[i] - 1, 'WITHSCORES')
+    if flying >= counts[i] then return now + 5 end
+    local k = counts[i] - flying - 1
+    local nth = redis.call('ZREVRANGE', KEYS[1], k, k, 'WITHSCORES')
     if nth[2] then at = math.max(at, tonumber(nth[2]) + widths[i]) end
   end
   return at
 end
 
 local function send()
+  local id = member .. '@' .. now
   redis.call('ZREM', KEYS[2], member)
-  redis.call('ZADD', KEYS[1], now, member .. '@' .. now)
-  return {1, now, now}
+  redis.call('ZADD', KEYS[4], now + flightMs, id)
+  return {1, now, now, id}
 end
 
 local ownRaw = redis.call('ZSCORE', KEYS[2], member)
 local own = ownRaw and tonumber(ownRaw)
 if own then
-  if own > now + inline then return {0, own, now} end
+  if own > now + inline then return {0, own, now, ''} end
   if cooldown <= now then
     local free = sentFree()
     if free == now then return send() end
-    if free - now <= inline then return {0, free, now} end
+    if free - now <= inline then return {0, free, now, ''} end
   end
   redis.call('ZREM', KEYS[2], member)
 end
@@ -85,6 +102,7 @@ for _, key in ipairs({KEYS[1], KEYS[2]}) do
   local top = redis.call('ZREVRANGE', key, 0, maxc - 1, 'WITHSCORES')
   for i = 2, #top, 2 do entries[#entries + 1] = tonumber(top[i]) end
 end
+for _ = 1, math.min(flying, maxc) do entries[#entries + 1] = now end
 table.sort(entries, function(a, b) return a > b end)
 local slot = math.max(now, cooldown, entries[1] or now)
 for i = 1, n do
@@ -93,7 +111,15 @@ for i = 1, n do
 end
 if slot == now and sentFree() == now then return send() end
 redis.call('ZADD', KEYS[2], slot, member)
-return {0, slot, now}
+return {0, slot, now, ''}
+`;
+
+/* KEYS: sent, flight. ARGV: send id. The answer came: the request reached JANDI before now. */
+const SETTLE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then redis.call('ZADD', KEYS[1], now, ARGV[1]) end
+return now
 `;
 
 /* KEYS: cooldown key. ARGV: ms. Extends the cooldown, never shortens it. Returns its end. */
@@ -107,13 +133,14 @@ redis.call('SET', KEYS[1], untilMs, 'PX', tonumber(ARGV[1]) + 1000)
 return untilMs
 `;
 
-/* KEYS: sent zset. ARGV: n, then n pairs count, windowMs. Returns remaining per limit. */
+/* KEYS: sent, flight. ARGV: n, then n pairs count, windowMs. Returns remaining per limit. */
 const HEADROOM = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
 for i = 1, tonumber(ARGV[1]) do
   local used = redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1 + 2 * i])), '+inf')
+    + redis.call('ZCARD', KEYS[2])
   out[i] = tonumber(ARGV[2 * i]) - used
 end
 return out
@@ -124,10 +151,12 @@ type LimiterRedis = Redis & {
     sent: string,
     held: string,
     cooldown: string,
+    flight: string,
     ...args: (string | number)[]
-  ): Promise<[number, number, number]>;
+  ): Promise<[number, number, number, string]>;
+  jandiQuotaSettle(sent: string, flight: string, sendId: string): Promise<number>;
   jandiQuotaCooldown(cooldown: string, ms: number): Promise<number>;
-  jandiQuotaHeadroom(sent: string, ...args: (string | number)[]): Promise<number[]>;
+  jandiQuotaHeadroom(sent: string, flight: string, ...args: (string | number)[]): Promise<number[]>;
 };
 
 /**
@@ -150,9 +179,10 @@ export class JandiQuotaLimiter {
       ...options.limits.flatMap((l) => [l.count, l.windowMs]),
     ];
     if (!('jandiQuotaAcquire' in redis)) {
-      redis.defineCommand('jandiQuotaAcquire', { numberOfKeys: 3, lua: ACQUIRE });
+      redis.defineCommand('jandiQuotaAcquire', { numberOfKeys: 4, lua: ACQUIRE });
+      redis.defineCommand('jandiQuotaSettle', { numberOfKeys: 2, lua: SETTLE });
       redis.defineCommand('jandiQuotaCooldown', { numberOfKeys: 1, lua: COOLDOWN });
-      redis.defineCommand('jandiQuotaHeadroom', { numberOfKeys: 1, lua: HEADROOM });
+      redis.defineCommand('jandiQuotaHeadroom', { numberOfKeys: 2, lua: HEADROOM });
     }
   }
 
@@ -169,16 +199,26 @@ export class JandiQuotaLimiter {
   /** Send now, or learn when this member's reserved slot comes. `member` is the job id. */
   async acquire(url: string, member: string): Promise<QuotaDecision> {
     const key = this.keyOf(url);
-    const [granted, at, now] = await this.redis.jandiQuotaAcquire(
+    const [granted, at, now, sendId] = await this.redis.jandiQuotaAcquire(
       `${key}:sent`,
       `${key}:held`,
       `${key}:cooldown`,
+      `${key}:flight`,
       member,
       this.options.safetyMs,
       this.options.inlineWaitMs,
       ...this.limitArgs,
+      this.options.flightMs,
     );
-    return granted === 1 ? { granted: true, now } : { granted: false, at, now, waitMs: at - now };
+    return granted === 1
+      ? { granted: true, now, sendId }
+      : { granted: false, at, now, waitMs: at - now };
+  }
+
+  /** Records that a granted send got its answer (or gave up): call it after every request. */
+  async settle(url: string, sendId: string): Promise<void> {
+    const key = this.keyOf(url);
+    await this.redis.jandiQuotaSettle(`${key}:sent`, `${key}:flight`, sendId);
   }
 
   /** JANDI said 429: no reservation for this URL starts before the cooldown ends. */
@@ -198,6 +238,7 @@ export class JandiQuotaLimiter {
   async headroom(url: string): Promise<QuotaHeadroom[]> {
     const remaining = await this.redis.jandiQuotaHeadroom(
       `${this.keyOf(url)}:sent`,
+      `${this.keyOf(url)}:flight`,
       this.options.limits.length,
       ...this.options.limits.flatMap((l) => [l.count, l.windowMs + this.options.safetyMs]),
     );

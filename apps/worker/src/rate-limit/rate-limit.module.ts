@@ -23,6 +23,7 @@ export const WORKER_REDIS = Symbol('WORKER_REDIS');
           limits: config.rateLimits,
           safetyMs: config.rateSafetyMs,
           inlineWaitMs: config.inlineWaitMs,
+          flightMs: config.requestTimeoutMs + 1000,
         }),
     },
   ],

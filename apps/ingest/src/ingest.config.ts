@@ -1,0 +1,163 @@
+import { BlockList, isIP } from 'node:net';
+import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, redisOptionsFromUrl } from '@app/contracts';
+import type { RedisOptions } from 'ioredis';
+
+export type AckFormat = 'text' | 'json';
+
+export interface IngestConfig {
+  redisUrl: string;
+  redis: RedisOptions;
+  queuePrefix: string;
+  host: string;
+  port: number;
+  logLevel: string;
+  ackFormat: AckFormat;
+  bodyLimitBytes: number;
+  dedupeWindowMs: number;
+  enqueueTimeoutMs: number;
+  basicAuth: { user: string; password: string } | null;
+  apiKey: string | null;
+  /** null: every source address is allowed. */
+  allowedIps: BlockList | null;
+  trustProxy: boolean | number | string[];
+}
+
+export const INGEST_CONFIG = Symbol('INGEST_CONFIG');
+/** The one ioredis client of ingest, shared by the queue, the dedupe probe and readiness. */
+export const INGEST_REDIS = Symbol('INGEST_REDIS');
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`Invalid environment variable ${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string, fallback: string): string {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? fallback : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `"${raw}" is not a whole number`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `${value} is outside ${min}..${max}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const value = text(env, name, fallback);
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `"${value}" is not one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+/** Parses "a.b.c.d, x.y.z.w/nn, ::1" into a BlockList of allowed sources. */
+export function parseAllowedIps(raw: string): BlockList {
+  const list = new BlockList();
+  for (const entry of raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const [address, prefixText] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0) throw new Error(`"${entry}" is not an IP address or CIDR`);
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    if (prefixText === undefined) {
+      list.addAddress(address, type);
+      continue;
+    }
+    const prefix = Number(prefixText);
+    if (!/^\d+$/.test(prefixText) || prefix > (family === 4 ? 32 : 128)) {
+      throw new Error(`"${entry}" has an invalid prefix length`);
+    }
+    list.addSubnet(address, prefix, type);
+  }
+  return list;
+}
+
+function parseTrustProxy(raw: string): boolean | number | string[] {
+  if (raw === 'false' || raw === '') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const entries = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  parseAllowedIps(entries.join(','));
+  return entries;
+}
+
+/** Reads and validates the ingest environment once, at boot; the only reader of process.env. */
+export function loadIngestConfig(env: Env = process.env): IngestConfig {
+  const redisUrl = text(env, 'REDIS_URL', DEFAULT_REDIS_URL);
+  let redis: RedisOptions;
+  try {
+    redis = redisOptionsFromUrl(redisUrl);
+  } catch (error) {
+    throw new ConfigError('REDIS_URL', (error as Error).message);
+  }
+
+  const queuePrefix = text(env, 'QUEUE_PREFIX', DEFAULT_QUEUE_PREFIX);
+  if (queuePrefix.includes(':')) throw new ConfigError('QUEUE_PREFIX', 'must not contain ":"');
+
+  const basicAuthRaw = env.POPBILL_BASIC_AUTH?.trim();
+  let basicAuth: IngestConfig['basicAuth'] = null;
+  if (basicAuthRaw) {
+    const colon = basicAuthRaw.indexOf(':');
+    if (colon <= 0 || colon === basicAuthRaw.length - 1) {
+      throw new ConfigError(
+        'POPBILL_BASIC_AUTH',
+        'expected user:password with both parts non-empty',
+      );
+    }
+    basicAuth = { user: basicAuthRaw.slice(0, colon), password: basicAuthRaw.slice(colon + 1) };
+  }
+
+  let allowedIps: BlockList | null = null;
+  const allowedRaw = env.POPBILL_ALLOWED_IPS?.trim();
+  if (allowedRaw) {
+    try {
+      allowedIps = parseAllowedIps(allowedRaw);
+    } catch (error) {
+      throw new ConfigError('POPBILL_ALLOWED_IPS', (error as Error).message);
+    }
+  }
+
+  let trustProxy: IngestConfig['trustProxy'];
+  try {
+    trustProxy = parseTrustProxy(text(env, 'TRUST_PROXY', 'false'));
+  } catch (error) {
+    throw new ConfigError('TRUST_PROXY', (error as Error).message);
+  }
+
+  return {
+    redisUrl,
+    redis,
+    queuePrefix,
+    host: text(env, 'HOST', '0.0.0.0'),
+    port: integer(env, 'PORT', 3000, 1, 65535),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', [
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+      'silent',
+    ]),
+    ackFormat: oneOf<AckFormat>(env, 'ACK_FORMAT', 'text', ['text', 'json']),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
+    dedupeWindowMs: integer(env, 'DEDUPE_WINDOW_SECONDS', 24 * 3600, 1, 30 * 24 * 3600) * 1000,
+    enqueueTimeoutMs: integer(env, 'ENQUEUE_TIMEOUT_MS', 2000, 50, 30_000),
+    basicAuth,
+    apiKey: env.POPBILL_API_KEY?.trim() || null,
+    allowedIps,
+    trustProxy,
+  };
+}

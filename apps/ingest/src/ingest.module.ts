@@ -1,0 +1,105 @@
+import { BullModule } from '@nestjs/bullmq';
+import {
+  DynamicModule,
+  Global,
+  Inject,
+  Logger,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { RELAY_QUEUE } from '@app/contracts';
+import { redactRedisUrl } from '@app/contracts';
+import Redis from 'ioredis';
+import { LoggerModule } from 'nestjs-pino';
+import { HealthController } from './health/health.controller';
+import { INGEST_CONFIG, INGEST_REDIS, IngestConfig } from './ingest.config';
+import { MetricsModule } from './metrics/metrics.module';
+import { PopbillAuthGuard } from './webhooks/popbill-auth.guard';
+import { PopbillEventProducer } from './webhooks/popbill-event.producer';
+import { PopbillWebhookController } from './webhooks/popbill-webhook.controller';
+
+/**
+ * Fails fast while Redis is away (no offline queue: an unstored event must get a 503 at once,
+ * never wait in memory) and keeps reconnecting, so service resumes by itself.
+ */
+function createRedis(config: IngestConfig): Redis {
+  return new Redis({
+    ...config.redis,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
+  });
+}
+
+const BOOT_WAIT_FOR_REDIS_MS = 5000;
+
+@Global()
+@Module({})
+class IngestCoreModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Redis');
+
+  constructor(
+    @Inject(INGEST_REDIS) private readonly redis: Redis,
+    @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
+  ) {}
+
+  static forRoot(config: IngestConfig): DynamicModule {
+    return {
+      module: IngestCoreModule,
+      providers: [
+        { provide: INGEST_CONFIG, useValue: config },
+        { provide: INGEST_REDIS, useFactory: () => createRedis(config) },
+      ],
+      exports: [INGEST_CONFIG, INGEST_REDIS],
+    };
+  }
+
+  /** Gives Redis a moment before the port opens; without it, ingest starts anyway and answers 503. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    const ready = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), BOOT_WAIT_FOR_REDIS_MS);
+      this.redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    if (!ready) {
+      this.logger.warn(
+        { redis: redactRedisUrl(this.config.redisUrl) },
+        `Redis not reachable after ${BOOT_WAIT_FOR_REDIS_MS} ms: answering 503 until it is`,
+      );
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.redis.disconnect();
+  }
+}
+
+@Module({})
+export class IngestModule {
+  static forRoot(config: IngestConfig): DynamicModule {
+    return {
+      module: IngestModule,
+      imports: [
+        IngestCoreModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: { level: config.logLevel },
+          // Fastify's own pino logger (configured in main.ts) logs each request's id and bindings.
+          useExisting: true,
+        }),
+        MetricsModule,
+        BullModule.forRootAsync({
+          inject: [INGEST_REDIS],
+          useFactory: (redis: Redis) => ({ connection: redis, prefix: config.queuePrefix }),
+        }),
+        BullModule.registerQueue({ name: RELAY_QUEUE }),
+      ],
+      controllers: [PopbillWebhookController, HealthController],
+      providers: [PopbillEventProducer, PopbillAuthGuard],
+    };
+  }
+}

@@ -1,0 +1,23 @@
+import { redactRedisUrl } from '@app/contracts';
+import { Logger } from '@nestjs/common';
+import { createIngestApp } from './ingest.app';
+import { ConfigError, loadIngestConfig } from './ingest.config';
+
+async function bootstrap(): Promise<void> {
+  let config;
+  try {
+    config = loadIngestConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`ingest: ${error.message}\n`);
+    process.exit(1);
+  }
+  const app = await createIngestApp(config);
+  await app.listen(config.port, config.host);
+  new Logger('Ingest').log(
+    { port: config.port, redis: redactRedisUrl(config.redisUrl), queuePrefix: config.queuePrefix },
+    `ingest listening on ${config.host}:${config.port}`,
+  );
+}
+
+void bootstrap();

@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import type { JsonValue } from '@app/contracts';
+
+/** Characters BullMQ accepts in a custom job id that are also safe in logs and URLs. */
+const SAFE_MID = /^[A-Za-z0-9._~-]{1,128}$/;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** JSON with object keys sorted at every depth, so equal events hash equally. */
+export function canonicalJson(value: JsonValue): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The job id and dedupe key of one webhook: Pb-Webhook-MID itself when it is a safe id
+ * (not all digits, which BullMQ reserves, and without ":"), a hash of it otherwise, and without
+ * a MID a stable hash of type + body, so a re-sent body collapses into the same job.
+ */
+export function eventIdFor(
+  webhookType: string,
+  mid: string | undefined,
+  body: JsonValue,
+): { eventId: string; eventIdSource: 'mid' | 'hash' } {
+  if (mid !== undefined && mid !== '') {
+    const eventId =
+      SAFE_MID.test(mid) && !/^\d+$/.test(mid) ? mid : `mid-${sha256(mid).slice(0, 40)}`;
+    return { eventId, eventIdSource: 'mid' };
+  }
+  return {
+    eventId: `h-${sha256(`${webhookType}\n${canonicalJson(body)}`).slice(0, 40)}`,
+    eventIdSource: 'hash',
+  };
+}

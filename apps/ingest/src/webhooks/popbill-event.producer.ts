@@ -1,0 +1,147 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import {
+  DEAD_LETTER_STATE,
+  DELIVER_EVENT_JOB,
+  PopbillEventJob,
+  RELAY_JOB_OPTIONS,
+  RELAY_QUEUE,
+} from '@app/contracts';
+import { Queue } from 'bullmq';
+import type Redis from 'ioredis';
+import { INGEST_CONFIG, INGEST_REDIS, IngestConfig } from '../ingest.config';
+import { IngestMetrics, typeLabel } from '../metrics/ingest.metrics';
+
+export type EnqueueOutcome = 'accepted' | 'duplicate' | 'revived';
+
+export class QueueUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(
+      `the event could not be stored in Redis: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
+    this.name = 'QueueUnavailableError';
+  }
+}
+
+/** What Redis held for an event id just before it was added: decides the dedupe outcome. */
+enum Seen {
+  New = 0,
+  Stored = 1,
+  DeadLetter = 2,
+}
+
+/** Runs on the queue's own connection, just ahead of the add, so both travel in one round trip. */
+const PROBE_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 2 end
+  return 1
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 1 end
+return 0`;
+
+type ProbeClient = Redis & {
+  relayProbe(jobKey: string, dedupeKey: string, deadLetterKey: string, id: string): Promise<number>;
+};
+
+/**
+ * Stores each webhook once. The job id is the event id (BullMQ refuses a second job with it) and
+ * BullMQ's deduplication key keeps refusing it for the dedupe window after the job itself is
+ * removed; both are written by the one atomic add.
+ */
+@Injectable()
+export class PopbillEventProducer implements OnModuleInit {
+  private readonly logger = new Logger(PopbillEventProducer.name);
+
+  constructor(
+    @InjectQueue(RELAY_QUEUE) private readonly queue: Queue<PopbillEventJob>,
+    @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
+    private readonly metrics: IngestMetrics,
+    @Inject(INGEST_REDIS) private readonly redis: Redis,
+  ) {}
+
+  onModuleInit(): void {
+    if (!('relayProbe' in this.redis)) {
+      this.redis.defineCommand('relayProbe', { numberOfKeys: 3, lua: PROBE_LUA });
+    }
+  }
+
+  async enqueue(job: PopbillEventJob): Promise<EnqueueOutcome> {
+    const stopTimer = this.metrics.enqueueDuration.startTimer();
+    const client = this.redis as ProbeClient;
+    const id = job.eventId;
+    const probe = client.relayProbe(
+      this.queue.toKey(id),
+      this.queue.toKey(`de:${id}`),
+      this.queue.toKey(DEAD_LETTER_STATE),
+      id,
+    );
+    const add = this.queue.add(DELIVER_EVENT_JOB, job, {
+      ...RELAY_JOB_OPTIONS,
+      jobId: id,
+      deduplication: { id, ttl: this.config.dedupeWindowMs },
+    });
+    let seen: Seen;
+    try {
+      const [probed] = await withTimeout(
+        Promise.all([probe, add]),
+        this.config.enqueueTimeoutMs,
+        `no answer from Redis within ${this.config.enqueueTimeoutMs} ms`,
+      );
+      seen = probed;
+    } catch (error) {
+      probe.catch(() => undefined);
+      add.catch(() => undefined);
+      throw new QueueUnavailableError(error);
+    } finally {
+      stopTimer();
+    }
+    const type = typeLabel(job.webhookType);
+    if (seen === Seen.New) {
+      this.metrics.accepted.inc({ type });
+      return 'accepted';
+    }
+    if (seen === Seen.DeadLetter && (await this.revive(id))) {
+      this.metrics.revived.inc({ type });
+      return 'revived';
+    }
+    this.metrics.duplicate.inc({ type });
+    return 'duplicate';
+  }
+
+  /** A resend of a dead-lettered event puts that job back to work with fresh attempts. */
+  private async revive(id: string): Promise<boolean> {
+    try {
+      const existing = await withTimeout(
+        this.queue.getJob(id),
+        this.config.enqueueTimeoutMs,
+        'getJob timed out',
+      );
+      if (!existing) return false;
+      await withTimeout(
+        existing.retry(DEAD_LETTER_STATE, { resetAttemptsMade: true, resetAttemptsStarted: true }),
+        this.config.enqueueTimeoutMs,
+        'retry timed out',
+      );
+      this.logger.warn(
+        { eventId: id, jobId: id },
+        'dead-lettered event re-sent by Popbill: job put back to work',
+      );
+      return true;
+    } catch (error) {
+      // Another resend may have revived it first; the job is stored either way.
+      this.logger.warn(
+        { eventId: id, err: (error as Error).message },
+        'could not revive dead-lettered job',
+      );
+      return false;
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,75 @@
+import { getMetadataStorage, validateSync, ValidationError } from 'class-validator';
+import type { EventFlag, JsonObject, ModelledWebhookType } from '@app/contracts';
+import { EVENT_DTOS } from './popbill-event.dto';
+
+export interface FieldError {
+  field: string;
+  problems: string[];
+}
+
+export type EventCheck =
+  | { ok: true; flags: EventFlag[]; eventType: string | null; corpNum: string | null }
+  | { ok: false; errors: FieldError[] };
+
+const WEBHOOK_TYPE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Property names each DTO validates, read once from class-validator's metadata. */
+const MODELLED_FIELDS = new Map(
+  Object.entries(EVENT_DTOS).map(([type, dto]) => [
+    type,
+    [
+      ...new Set(
+        getMetadataStorage()
+          .getTargetValidationMetadatas(dto, '', true, false)
+          .map((meta) => meta.propertyName),
+      ),
+    ],
+  ]),
+);
+
+const isModelled = (type: string): type is ModelledWebhookType => MODELLED_FIELDS.has(type);
+
+function toFieldErrors(errors: ValidationError[]): FieldError[] {
+  return errors.map((error) => ({
+    field: error.property,
+    problems: Object.values(error.constraints ?? {}),
+  }));
+}
+
+/** Checks the Pb-Webhook-Type header's shape; any well-formed value is accepted. */
+export function checkWebhookType(type: string | undefined): string | null {
+  if (type === undefined || type === '') return 'Pb-Webhook-Type header is required';
+  if (!WEBHOOK_TYPE.test(type))
+    return 'Pb-Webhook-Type must be 1-64 letters, digits, "." "_" or "-"';
+  return null;
+}
+
+const stringOrNull = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
+
+/**
+ * Validates one webhook body against its type's DTO. Only modelled fields are copied onto the
+ * DTO (never Object.assign of the body), so no body key can reach an object prototype.
+ * Unknown types are accepted on their envelope; an unknown eventType is accepted and flagged.
+ */
+export function checkPopbillEvent(
+  webhookType: string,
+  body: JsonObject,
+  headerEventType?: string,
+): EventCheck {
+  const eventType = stringOrNull(body.eventType) ?? stringOrNull(headerEventType);
+  const corpNum = stringOrNull(body.corpNum);
+  if (!isModelled(webhookType)) {
+    return { ok: true, flags: ['unmodelled-webhook-type'], eventType, corpNum };
+  }
+  const Dto = EVENT_DTOS[webhookType];
+  const dto = new Dto() as unknown as Record<string, unknown>;
+  for (const field of MODELLED_FIELDS.get(webhookType) ?? []) {
+    if (Object.prototype.hasOwnProperty.call(body, field)) dto[field] = body[field];
+  }
+  const errors = validateSync(dto, { validationError: { target: false, value: false } });
+  if (errors.length > 0) return { ok: false, errors: toFieldErrors(errors) };
+  const flags: EventFlag[] = Dto.eventTypes.includes(body.eventType as string)
+    ? []
+    : ['unknown-event-type'];
+  return { ok: true, flags, eventType, corpNum };
+}

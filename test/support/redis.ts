@@ -78,6 +78,7 @@ export class RedisServer {
           maxRetriesPerRequest: 0,
           retryStrategy: () => null,
         });
+        probe.on('error', () => undefined);
         try {
           await probe.connect();
           return (await probe.ping()) === 'PONG';

@@ -1,0 +1,199 @@
+/**
+ * npm run bench:ingest — the built ingest service against a bare Fastify + queue.add server,
+ * interleaved in one run on a private Redis: autocannon, 50 connections, warm-up, then timed
+ * rounds. Prints req/s, p50/p99 latency, peak RSS and the ingest/bare ratios.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import Redis from 'ioredis';
+import { DELIVER_EVENT_JOB, RELAY_JOB_OPTIONS, RELAY_QUEUE } from '@app/contracts';
+import { freePort, REPO_ROOT, sleep, waitFor } from '../test/support/process';
+import { RedisServer } from '../test/support/redis';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+
+const fixture = JSON.parse(
+  readFileSync(
+    join(REPO_ROOT, '..', 'shared', 'fixtures', 'popbill', 'taxinvoice-issue.json'),
+    'utf8',
+  ),
+) as { headers: Record<string, string>; body: object };
+const BODY = JSON.stringify(fixture.body);
+
+interface Target {
+  name: 'ingest' | 'bare';
+  command: string[];
+}
+
+const TARGETS: Target[] = [
+  { name: 'bare', command: [join(REPO_ROOT, 'bench', 'bare-server.js')] },
+  { name: 'ingest', command: [join(REPO_ROOT, 'dist', 'apps', 'ingest', 'main.js')] },
+];
+
+interface Sample {
+  name: string;
+  round: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  rssMb: number;
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+let sequence = 0;
+
+async function load(url: string, seconds: number): Promise<autocannon.Result> {
+  const run = `${process.pid}-${Date.now()}`;
+  return autocannon({
+    url: `${url}/webhooks/popbill`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    method: 'POST',
+    headers: { ...fixture.headers, 'content-type': 'application/json' },
+    body: BODY,
+    requests: [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          headers: { ...request.headers, 'Pb-Webhook-MID': `bench-${run}-${sequence++}` },
+        }),
+      },
+    ],
+  });
+}
+
+async function measure(target: Target, redisUrl: string, round: number): Promise<Sample> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, target.command, {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      BENCH_QUEUE: RELAY_QUEUE,
+      BENCH_JOB_NAME: DELIVER_EVENT_JOB,
+      BENCH_JOB_OPTIONS: JSON.stringify(RELAY_JOB_OPTIONS),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: '{bench}',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'production',
+    },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(
+      async () => (await fetch(`${url}/health/live`).catch(() => null))?.status === 200,
+      30_000,
+      `${target.name} to start`,
+      100,
+    );
+    await load(url, WARMUP_S);
+    let peakRss = 0;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(child.pid!))), 200);
+    const result = await load(url, DURATION_S);
+    clearInterval(sampler);
+    return {
+      name: target.name,
+      round,
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      errors: result.errors + result.timeouts,
+      non2xx: result.non2xx,
+      rssMb: peakRss,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+
+async function main(): Promise<void> {
+  const redis = await RedisServer.start();
+  const admin = new Redis(redis.url);
+  const samples: Sample[] = [];
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Alternate who goes first so drift on a shared machine does not favour one side.
+      const order = round % 2 === 1 ? TARGETS : [...TARGETS].reverse();
+      for (const target of order) {
+        await admin.flushall();
+        samples.push(await measure(target, redis.url, round));
+        await sleep(500);
+      }
+    }
+  } finally {
+    admin.disconnect();
+    await redis.stop();
+  }
+
+  console.log(
+    `\nbench:ingest — ${CONNECTIONS} connections, ${WARMUP_S} s warm-up, ${DURATION_S} s × ${ROUNDS} rounds, interleaved\n`,
+  );
+  console.table(
+    samples.map((s) => ({
+      server: s.name,
+      round: s.round,
+      'req/s': Math.round(s.rps),
+      'p50 ms': s.p50,
+      'p99 ms': s.p99,
+      'non-2xx': s.non2xx,
+      errors: s.errors,
+      'peak RSS MB': Math.round(s.rssMb),
+    })),
+  );
+  const of = (name: string) => samples.filter((s) => s.name === name);
+  const summary = (name: string) => ({
+    rps: mean(of(name).map((s) => s.rps)),
+    p50: mean(of(name).map((s) => s.p50)),
+    p99: mean(of(name).map((s) => s.p99)),
+    rss: Math.max(...of(name).map((s) => s.rssMb)),
+  });
+  const ingest = summary('ingest');
+  const bare = summary('bare');
+  console.table([
+    {
+      server: 'bare',
+      'req/s': Math.round(bare.rps),
+      'p50 ms': bare.p50.toFixed(1),
+      'p99 ms': bare.p99.toFixed(1),
+      'peak RSS MB': Math.round(bare.rss),
+    },
+    {
+      server: 'ingest',
+      'req/s': Math.round(ingest.rps),
+      'p50 ms': ingest.p50.toFixed(1),
+      'p99 ms': ingest.p99.toFixed(1),
+      'peak RSS MB': Math.round(ingest.rss),
+    },
+    {
+      server: 'ingest / bare',
+      'req/s': (ingest.rps / bare.rps).toFixed(2),
+      'p50 ms': (ingest.p50 / bare.p50).toFixed(2),
+      'p99 ms': (ingest.p99 / bare.p99).toFixed(2),
+      'peak RSS MB': (ingest.rss / bare.rss).toFixed(2),
+    },
+  ]);
+  const ratioOk = ingest.rps / bare.rps >= 0.9;
+  const p99Ok = ingest.p99 <= 1.3 * bare.p99;
+  console.log(
+    `targets: throughput ratio ≥ 0.90 ${ratioOk ? 'met' : 'MISSED'}; p99 ≤ 1.3 × bare ${p99Ok ? 'met' : 'MISSED'}`,
+  );
+}
+
+void main();

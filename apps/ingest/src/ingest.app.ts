@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController, type FastifyError, type FastifyRequest } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { Logger } from 'nestjs-pino';
+import { mountBullBoard } from './admin/bull-board';
 import { IngestConfig } from './ingest.config';
 import { IngestModule } from './ingest.module';
 import { IngestMetrics, RejectReason } from './metrics/ingest.metrics';
@@ -139,5 +140,6 @@ export async function createIngestApp(config: IngestConfig): Promise<NestFastify
       .build(),
   );
   SwaggerModule.setup('docs', app, document);
+  await mountBullBoard(app, config);
   return app;
 }

@@ -1,5 +1,11 @@
 import { BlockList, isIP } from 'node:net';
-import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, redisOptionsFromUrl } from '@app/contracts';
+import {
+  DEFAULT_QUEUE_PREFIX,
+  isHashTagged,
+  redisSettingsFromEnv,
+  RedisSettingsError,
+  type RedisClusterNode,
+} from '@app/contracts';
 import type { RedisOptions } from 'ioredis';
 
 export type AckFormat = 'text' | 'json';
@@ -7,6 +13,7 @@ export type AckFormat = 'text' | 'json';
 export interface IngestConfig {
   redisUrl: string;
   redis: RedisOptions;
+  redisCluster: RedisClusterNode[] | null;
   queuePrefix: string;
   host: string;
   port: number;
@@ -20,6 +27,8 @@ export interface IngestConfig {
   /** null: every source address is allowed. */
   allowedIps: BlockList | null;
   trustProxy: boolean | number | string[];
+  /** Bull Board at /admin/queues; null (disabled) unless both credentials are set. */
+  bullBoard: { user: string; password: string } | null;
 }
 
 export const INGEST_CONFIG = Symbol('INGEST_CONFIG');
@@ -95,16 +104,28 @@ function parseTrustProxy(raw: string): boolean | number | string[] {
 
 /** Reads and validates the ingest environment once, at boot; the only reader of process.env. */
 export function loadIngestConfig(env: Env = process.env): IngestConfig {
-  const redisUrl = text(env, 'REDIS_URL', DEFAULT_REDIS_URL);
-  let redis: RedisOptions;
+  let redisSettings;
   try {
-    redis = redisOptionsFromUrl(redisUrl);
+    redisSettings = redisSettingsFromEnv(env);
   } catch (error) {
-    throw new ConfigError('REDIS_URL', (error as Error).message);
+    if (!(error instanceof RedisSettingsError)) throw error;
+    throw new ConfigError(error.variable, error.message);
   }
 
   const queuePrefix = text(env, 'QUEUE_PREFIX', DEFAULT_QUEUE_PREFIX);
   if (queuePrefix.includes(':')) throw new ConfigError('QUEUE_PREFIX', 'must not contain ":"');
+  if (redisSettings.redisCluster && !isHashTagged(queuePrefix)) {
+    throw new ConfigError('QUEUE_PREFIX', 'must contain a {hash tag} with Redis Cluster');
+  }
+
+  const bullBoardUser = env.BULL_BOARD_USER?.trim();
+  const bullBoardPassword = env.BULL_BOARD_PASSWORD?.trim();
+  if (!bullBoardUser !== !bullBoardPassword) {
+    throw new ConfigError(
+      bullBoardUser ? 'BULL_BOARD_PASSWORD' : 'BULL_BOARD_USER',
+      'Bull Board needs both BULL_BOARD_USER and BULL_BOARD_PASSWORD',
+    );
+  }
 
   const basicAuthRaw = env.POPBILL_BASIC_AUTH?.trim();
   let basicAuth: IngestConfig['basicAuth'] = null;
@@ -137,8 +158,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
   }
 
   return {
-    redisUrl,
-    redis,
+    ...redisSettings,
     queuePrefix,
     host: text(env, 'HOST', '0.0.0.0'),
     port: integer(env, 'PORT', 3000, 1, 65535),
@@ -159,5 +179,9 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     apiKey: env.POPBILL_API_KEY?.trim() || null,
     allowedIps,
     trustProxy,
+    bullBoard:
+      bullBoardUser && bullBoardPassword
+        ? { user: bullBoardUser, password: bullBoardPassword }
+        : null,
   };
 }

@@ -9,7 +9,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { RELAY_QUEUE } from '@app/contracts';
-import { redactRedisUrl } from '@app/contracts';
+import { createRedisClient, describeRedis } from '@app/contracts';
 import Redis from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import { HealthController } from './health/health.controller';
@@ -24,13 +24,13 @@ import { PopbillWebhookController } from './webhooks/popbill-webhook.controller'
  * never wait in memory) and keeps reconnecting, so service resumes by itself.
  */
 function createRedis(config: IngestConfig): Redis {
-  return new Redis({
-    ...config.redis,
+  // A Cluster client serves the same commands; it is typed as Redis for the callers.
+  return createRedisClient(config, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
-  });
+  }) as Redis;
 }
 
 const BOOT_WAIT_FOR_REDIS_MS = 5000;
@@ -68,7 +68,7 @@ class IngestCoreModule implements OnApplicationBootstrap, OnApplicationShutdown 
     });
     if (!ready) {
       this.logger.warn(
-        { redis: redactRedisUrl(this.config.redisUrl) },
+        { redis: describeRedis(this.config) },
         `Redis not reachable after ${BOOT_WAIT_FOR_REDIS_MS} ms: answering 503 until it is`,
       );
     }

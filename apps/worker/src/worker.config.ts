@@ -11,7 +11,15 @@ import {
   Min,
   validateSync,
 } from 'class-validator';
-import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, redisOptionsFromUrl } from '@app/contracts';
+import {
+  createRedisClient,
+  DEFAULT_QUEUE_PREFIX,
+  isHashTagged,
+  redisSettingsFromEnv,
+  RedisSettingsError,
+  type RedisClusterNode,
+  type RedisSettings,
+} from '@app/contracts';
 import type { RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
 import { parseRateLimits, type RateLimit } from './rate-limit/quota-math';
@@ -22,6 +30,7 @@ export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 export interface WorkerConfig {
   redisUrl: string;
   redis: RedisOptions;
+  redisCluster: RedisClusterNode[] | null;
   queuePrefix: string;
   logLevel: string;
   metricsPort: number;
@@ -114,14 +123,20 @@ type Env = Record<string, string | undefined>;
 /** The part of the config that tools such as the replay CLI need: where the queue lives. */
 export function loadQueueConfig(
   env: Env = process.env,
-): Pick<WorkerConfig, 'redisUrl' | 'redis' | 'queuePrefix'> {
-  const redisUrl = env.REDIS_URL?.trim() || DEFAULT_REDIS_URL;
+): Pick<WorkerConfig, 'redisUrl' | 'redis' | 'redisCluster' | 'queuePrefix'> {
+  let settings: RedisSettings;
   try {
-    const redis = redisOptionsFromUrl(redisUrl);
-    return { redisUrl, redis, queuePrefix: env.QUEUE_PREFIX?.trim() || DEFAULT_QUEUE_PREFIX };
+    settings = redisSettingsFromEnv(env);
   } catch (error) {
-    throw new ConfigError('REDIS_URL', (error as Error).message);
+    if (!(error instanceof RedisSettingsError)) throw error;
+    throw new ConfigError(error.variable, error.message);
   }
+  const queuePrefix = env.QUEUE_PREFIX?.trim() || DEFAULT_QUEUE_PREFIX;
+  // The limiter's and BullMQ's multi-key scripts need all their keys in one Cluster slot.
+  if (settings.redisCluster && !isHashTagged(queuePrefix)) {
+    throw new ConfigError('QUEUE_PREFIX', 'must contain a {hash tag} with Redis Cluster');
+  }
+  return { ...settings, queuePrefix };
 }
 
 /** Reads and validates the worker's environment; throws a ConfigError naming the variable. */
@@ -142,7 +157,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     );
   }
 
-  const { redisUrl, redis, queuePrefix } = loadQueueConfig(env);
+  const queue = loadQueueConfig(env);
 
   const destinations: Record<string, string> = {};
   if (dto.JANDI_WEBHOOK_URL) destinations[DEFAULT_DESTINATION] = dto.JANDI_WEBHOOK_URL;
@@ -181,9 +196,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   }
 
   return {
-    redisUrl,
-    redis,
-    queuePrefix,
+    ...queue,
     logLevel: dto.LOG_LEVEL ?? 'info',
     metricsPort: dto.METRICS_PORT ?? 9100,
     concurrency: dto.WORKER_CONCURRENCY ?? 8,
@@ -204,8 +217,26 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   };
 }
 
-/** The same Redis as BullMQ connection options (its own type, not ioredis's). */
-export function bullConnection(redis: RedisOptions): ConnectionOptions {
-  const { host, port, username, password, db, tls } = redis;
-  return { host, port, username, password, db, tls, maxRetriesPerRequest: null };
+/**
+ * The same Redis for BullMQ: options (BullMQ opens and closes its connections), or in Cluster
+ * mode one ioredis Cluster the caller shares and must disconnect when done.
+ */
+export function bullConnection(
+  config: Pick<WorkerConfig, 'redis' | 'redisCluster'>,
+): ConnectionOptions {
+  if (config.redisCluster) return createRedisClient(config, { maxRetriesPerRequest: null });
+  const { host, port, username, password, db, tls, sentinels, name, sentinelPassword } =
+    config.redis;
+  return {
+    host,
+    port,
+    username,
+    password,
+    db,
+    tls,
+    sentinels,
+    name,
+    sentinelPassword,
+    maxRetriesPerRequest: null,
+  };
 }

@@ -1,6 +1,8 @@
 import { BullModule } from '@nestjs/bullmq';
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { RELAY_QUEUE } from '@app/contracts';
+import type { ConnectionOptions } from 'bullmq';
+import { Cluster } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import { AdminModule } from './admin/admin.module';
 import { DeliveryModule } from './delivery/delivery.module';
@@ -30,12 +32,18 @@ class WorkerConfigModule {
 })
 class RelayQueueModule {}
 
+const BULL_CONNECTION = Symbol('BULL_CONNECTION');
+
 @Module({})
-export class WorkerModule {
+export class WorkerModule implements OnApplicationShutdown {
+  constructor(@Inject(BULL_CONNECTION) private readonly connection: ConnectionOptions) {}
+
   static forRoot(config: WorkerConfig): DynamicModule {
-    configureDeliveryWorker(config);
+    const connection = bullConnection(config);
+    configureDeliveryWorker(config, connection);
     return {
       module: WorkerModule,
+      providers: [{ provide: BULL_CONNECTION, useValue: connection }],
       imports: [
         WorkerConfigModule.forRoot(config),
         LoggerModule.forRoot({
@@ -46,7 +54,7 @@ export class WorkerModule {
           },
         }),
         BullModule.forRoot({
-          connection: bullConnection(config.redis),
+          connection,
           prefix: config.queuePrefix,
         }),
         RelayQueueModule,
@@ -57,5 +65,10 @@ export class WorkerModule {
         ...(config.adminToken ? [AdminModule] : []),
       ],
     };
+  }
+
+  /** A shared Cluster client is ours to close; BullMQ closes the connections it opened. */
+  onApplicationShutdown(): void {
+    if (this.connection instanceof Cluster) this.connection.disconnect();
   }
 }

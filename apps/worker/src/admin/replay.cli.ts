@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { RELAY_QUEUE } from '@app/contracts';
 import { Queue } from 'bullmq';
+import { Cluster } from 'ioredis';
 import { bullConnection, loadQueueConfig } from '../worker.config';
 import { checkReplayFilter, DeadLetters, type ReplayFilter } from './dead-letters';
 
@@ -25,10 +26,8 @@ async function main(): Promise<void> {
   };
   checkReplayFilter(filter);
   const config = loadQueueConfig();
-  const queue = new Queue(RELAY_QUEUE, {
-    connection: bullConnection(config.redis),
-    prefix: config.queuePrefix,
-  });
+  const connection = bullConnection(config);
+  const queue = new Queue(RELAY_QUEUE, { connection, prefix: config.queuePrefix });
   try {
     const deadLetters = new DeadLetters(queue);
     if (values['dry-run']) {
@@ -41,6 +40,7 @@ async function main(): Promise<void> {
     console.log(`${replayed.length} dead letter(s) replayed`);
   } finally {
     await queue.close();
+    if (connection instanceof Cluster) connection.disconnect();
   }
 }
 

@@ -6,9 +6,15 @@ import {
   RELAY_QUEUE,
   type PopbillEventJob,
 } from '@app/contracts';
-import { DelayedError, UnrecoverableError, type Job, type WorkerOptions } from 'bullmq';
+import {
+  DelayedError,
+  UnrecoverableError,
+  type ConnectionOptions,
+  type Job,
+  type WorkerOptions,
+} from 'bullmq';
 import { WorkerMetrics } from '../metrics/worker.metrics';
-import { bullConnection, WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { JandiDeliveryService } from './jandi-delivery.service';
 import { relayBackoffStrategy } from './relay-backoff';
 import { ShutdownSignal } from './shutdown.signal';
@@ -78,9 +84,9 @@ export class JandiDeliveryProcessor extends WorkerHost implements BeforeApplicat
 }
 
 /** Applies the config-dependent BullMQ worker options before Nest creates the worker. */
-export function configureDeliveryWorker(config: WorkerConfig): void {
+export function configureDeliveryWorker(config: WorkerConfig, connection: ConnectionOptions): void {
   const options: WorkerOptions = {
-    connection: bullConnection(config.redis),
+    connection,
     concurrency: config.concurrency,
     lockDuration: config.lockDurationMs,
     stalledInterval: config.stalledIntervalMs,

@@ -1,5 +1,6 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
+import { createRedisClient } from '@app/contracts';
+import type Redis from 'ioredis';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { JandiQuotaLimiter } from './jandi-quota.limiter';
 
@@ -12,7 +13,9 @@ export const WORKER_REDIS = Symbol('WORKER_REDIS');
     {
       provide: WORKER_REDIS,
       inject: [WORKER_CONFIG],
-      useFactory: (config: WorkerConfig) => new Redis({ ...config.redis, maxRetriesPerRequest: 2 }),
+      // A Cluster client serves the same commands; the limiter's keys share one hash slot.
+      useFactory: (config: WorkerConfig) =>
+        createRedisClient(config, { maxRetriesPerRequest: 2 }) as Redis,
     },
     {
       provide: JandiQuotaLimiter,

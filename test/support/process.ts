@@ -48,7 +48,7 @@ export interface RunningApp {
  * then waits until its health endpoint answers 200.
  */
 export async function startApp(
-  app: 'ingest' | 'worker',
+  app: 'ingest' | 'worker' | 'jandi-sink',
   env: Record<string, string>,
   healthUrl: string,
   timeoutMs = 20_000,

@@ -14,6 +14,12 @@ export interface StandinOptions {
   windows?: StandinWindow[];
   /** Largest accepted request body; JANDI's is 256 KB. */
   maxBodyBytes?: number;
+  /** Answers GET requests (a page of what arrived); without it GET is refused, as JANDI does. */
+  viewer?: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    accepted: readonly AcceptedMessage[],
+  ) => void;
 }
 
 export interface AcceptedMessage {
@@ -51,10 +57,12 @@ export class JandiStandin {
   readonly requests: StandinRequest[] = [];
   private windows: StandinWindow[];
   private readonly maxBodyBytes: number;
+  private readonly viewer: StandinOptions['viewer'];
 
   constructor(options: StandinOptions = {}) {
     this.windows = options.windows ?? JANDI_WINDOWS;
     this.maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
+    this.viewer = options.viewer;
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
@@ -104,6 +112,7 @@ export class JandiStandin {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === 'GET' && this.viewer) return this.viewer(req, res, this.accepted);
     const at = Date.now();
     const path = (req.url ?? '/').split('?')[0];
     const chunks: Buffer[] = [];

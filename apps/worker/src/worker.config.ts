@@ -24,6 +24,7 @@ import type { RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
 import { parseRateLimits, type RateLimit } from './rate-limit/quota-math';
 import { DEFAULT_DESTINATION, parseRoutesFile, type Route } from './delivery/routing';
+import type { DigestSettings } from './digest/digest-policy';
 
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 
@@ -52,6 +53,8 @@ export interface WorkerConfig {
   backoffCeilingMs: number;
   backoffJitter: number;
   adminToken: string | null;
+  /** Folding many events into one message when a destination's backlog outgrows its quota. */
+  digest: DigestSettings;
 }
 
 export class ConfigError extends Error {
@@ -88,6 +91,9 @@ class WorkerEnv {
   @IsOptional() @IsInt() @Min(100) RETRY_BACKOFF_CEILING_MS?: number;
   @IsOptional() @IsNumber() @Min(0) @Max(1) RETRY_BACKOFF_JITTER?: number;
   @IsOptional() @IsString() ADMIN_TOKEN?: string;
+  @IsOptional() @IsIn(['true', 'false']) DIGEST_ENABLED?: string;
+  @IsOptional() @IsInt() @Min(0) DIGEST_LATENCY_TARGET_MS?: number;
+  @IsOptional() @IsInt() @Min(2) @Max(500) DIGEST_MAX_EVENTS?: number;
 }
 
 const NUMERIC_KEYS = new Set([
@@ -103,6 +109,8 @@ const NUMERIC_KEYS = new Set([
   'JANDI_TIMEOUT_MS',
   'RETRY_BACKOFF_CEILING_MS',
   'RETRY_BACKOFF_JITTER',
+  'DIGEST_LATENCY_TARGET_MS',
+  'DIGEST_MAX_EVENTS',
 ]);
 
 const ENV_KEYS = [
@@ -114,6 +122,7 @@ const ENV_KEYS = [
   'JANDI_ROUTES_FILE',
   'JANDI_RATE_LIMITS',
   'ADMIN_TOKEN',
+  'DIGEST_ENABLED',
 ];
 
 const NAMED_URL = /^JANDI_WEBHOOK_URL_([A-Z0-9_]+)$/;
@@ -214,6 +223,11 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     backoffCeilingMs: dto.RETRY_BACKOFF_CEILING_MS ?? 3_600_000,
     backoffJitter: dto.RETRY_BACKOFF_JITTER ?? 0.25,
     adminToken: dto.ADMIN_TOKEN ?? null,
+    digest: {
+      enabled: (dto.DIGEST_ENABLED ?? 'true') === 'true',
+      latencyTargetMs: dto.DIGEST_LATENCY_TARGET_MS ?? 60_000,
+      maxEvents: dto.DIGEST_MAX_EVENTS ?? 50,
+    },
   };
 }
 

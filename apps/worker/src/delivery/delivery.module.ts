@@ -1,11 +1,20 @@
 import { Module } from '@nestjs/common';
+import { DigestModule } from '../digest/digest.module';
 import { JandiDeliveryProcessor } from './jandi-delivery.processor';
 import { JandiDeliveryService } from './jandi-delivery.service';
+import { JandiDigestSender } from './jandi-digest.sender';
 import { JandiClient } from './jandi.client';
 import { ShutdownSignal } from './shutdown.signal';
 
 @Module({
-  providers: [JandiDeliveryProcessor, JandiDeliveryService, JandiClient, ShutdownSignal],
+  imports: [DigestModule],
+  providers: [
+    JandiDeliveryProcessor,
+    JandiDeliveryService,
+    JandiDigestSender,
+    JandiClient,
+    ShutdownSignal,
+  ],
   exports: [JandiDeliveryProcessor],
 })
 export class DeliveryModule {}

@@ -2,15 +2,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { PopbillEventJob } from '@app/contracts';
 import type Redis from 'ioredis';
+import {
+  DELIVERED_MARK_SECONDS,
+  DIGEST_MARK_PREFIX,
+  DigestPool,
+  eventMarkKey,
+} from '../digest/digest-pool';
+import { pooledPollMs, poolScore, shouldPool } from '../digest/digest-policy';
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { JandiQuotaLimiter, type QuotaDecision } from '../rate-limit/jandi-quota.limiter';
 import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { classifyJandiResponse } from './classify-jandi-response';
+import { JandiDigestSender } from './jandi-digest.sender';
 import { JandiClient } from './jandi.client';
 import { routeEvent } from './routing';
 import { ShutdownSignal } from './shutdown.signal';
-import { toJandiMessage } from './to-jandi-message';
+import { describeEvent, toJandiMessage } from './to-jandi-message';
 
 export type DeliveryOutcome =
   | { kind: 'delivered' }
@@ -26,9 +34,11 @@ export interface DeliveryContext {
   attempt: number;
 }
 
-const DELIVERED_MARK_SECONDS = 7 * 24 * 3600;
-
-/** Delivers one event: route, wait for quota, render, POST, classify. */
+/**
+ * Delivers one event: route, wait for quota, render, POST, classify. When the destination's
+ * backlog outgrows the latency target, the event joins the destination's digest pool instead and
+ * its job completes once a digest showing it is accepted (JandiDigestSender).
+ */
 @Injectable()
 export class JandiDeliveryService {
   private readonly logger = new Logger(JandiDeliveryService.name);
@@ -40,10 +50,32 @@ export class JandiDeliveryService {
     private readonly client: JandiClient,
     private readonly metrics: WorkerMetrics,
     private readonly shutdown: ShutdownSignal,
+    private readonly pool: DigestPool,
+    private readonly digests: JandiDigestSender,
   ) {}
 
   private markKey(kind: 'delivered' | 'sending', eventId: string): string {
-    return `${this.config.queuePrefix}:jandi-${kind}:${eventId}`;
+    return eventMarkKey(this.config.queuePrefix, kind, eventId);
+  }
+
+  private pooled(): DeliveryOutcome {
+    return { kind: 'wait', delayMs: pooledPollMs(this.config.digest.latencyTargetMs) };
+  }
+
+  /** Puts the event in its destination's digest pool, failures ahead of everything else. */
+  private async joinPool(
+    event: PopbillEventJob,
+    ctx: DeliveryContext,
+    url: string,
+    log: object,
+  ): Promise<DeliveryOutcome> {
+    const receivedAt = Date.parse(event.receivedAt);
+    const failure = describeEvent(event).outcome === 'failure';
+    const score = poolScore(failure, Number.isFinite(receivedAt) ? receivedAt : Date.now());
+    if (!(await this.pool.join(url, ctx.jobId, event.eventId, score))) return { kind: 'delivered' };
+    this.digests.nudge(url);
+    this.logger.debug({ ...log, outcome: 'pooled' });
+    return this.pooled();
   }
 
   async deliver(event: PopbillEventJob, ctx: DeliveryContext): Promise<DeliveryOutcome> {
@@ -51,14 +83,30 @@ export class JandiDeliveryService {
     const url = this.config.destinations[destination];
     const log = { eventId: event.eventId, jobId: ctx.jobId, attempt: ctx.attempt, destination };
 
-    if (await this.redis.exists(this.markKey('delivered', event.eventId))) {
+    const mark = await this.redis.get(this.markKey('delivered', event.eventId));
+    if (mark?.startsWith(DIGEST_MARK_PREFIX)) return { kind: 'delivered' };
+    if (mark !== null) {
       this.metrics.duplicates.inc({ kind: 'skipped' });
       this.logger.warn({ ...log, outcome: 'duplicate-skipped' }, 'event already delivered');
       return { kind: 'delivered' };
     }
 
+    let mayPool = this.config.digest.enabled;
+    if (mayPool) {
+      const { state, poolSize } = await this.pool.inspect(url, ctx.jobId, event.eventId);
+      if (state === 'delivered') return { kind: 'delivered' };
+      if (state === 'pooled' || state === 'claimed') return this.pooled();
+      if (state === 'solo') mayPool = false;
+      else if (shouldPool(this.config.digest, poolSize, null))
+        return this.joinPool(event, ctx, url, log);
+    }
+
     let decision: QuotaDecision = await this.limiter.acquire(url, ctx.jobId);
     while (!decision.granted) {
+      if (mayPool && shouldPool(this.config.digest, 0, decision.waitMs)) {
+        await this.limiter.release(url, ctx.jobId);
+        return this.joinPool(event, ctx, url, log);
+      }
       this.metrics.quotaWait.observe({ destination }, decision.waitMs / 1000);
       if (decision.waitMs > this.config.inlineWaitMs || this.shutdown.signal.aborted) {
         this.logger.debug({ ...log, outcome: 'quota-wait', waitMs: decision.waitMs });

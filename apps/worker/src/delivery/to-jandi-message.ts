@@ -200,7 +200,7 @@ function headline(
   }
 }
 
-function clip(text: string, max: number): string {
+export function clip(text: string, max: number): string {
   return text.length <= max
     ? text
     : text.slice(0, max - TRUNCATION_MARKER.length) + TRUNCATION_MARKER;
@@ -249,8 +249,21 @@ function fitRequest(message: JandiMessage): JandiMessage {
   return { ...message, connectInfo: [...info, marker] };
 }
 
-/** Renders one Popbill event as a Korean JANDI message. Pure. */
-export function toJandiMessage(event: PopbillEventJob): JandiMessage {
+/** What one event is: the headline both a single message and a digest entry show. Pure. */
+export interface EventHeadline {
+  /** Product name, or `Popbill <type>` for a webhook type we do not know. */
+  subject: string;
+  /** What happened, e.g. "국세청 전송 실패 (SYN004 스키마 오류)". */
+  what: string;
+  outcome: Outcome;
+  /** "문서 <itemKey>, 사업자 <corpNum>" (or the confirmation number); may be empty. */
+  about: string;
+  itemKey: string | null;
+  /** The product and event type are ones we render by name. */
+  known: boolean;
+}
+
+export function describeEvent(event: PopbillEventJob): EventHeadline {
   const body = event.body;
   const product = PRODUCTS[event.webhookType];
   const code = scalar(body.stateCode);
@@ -264,7 +277,6 @@ export function toJandiMessage(event: PopbillEventJob): JandiMessage {
   const confirmNum = scalar(body.ntsConfirmNum) ?? scalar(body.ntsconfirmNum);
   const corpNum = event.corpNum ?? scalar(body.corpNum);
 
-  const subject = product ?? `Popbill ${event.webhookType}`;
   const what = known
     ? known.what
     : `${event.eventType ? `'${event.eventType}' ` : ''}이벤트 수신${product ? ' (알 수 없는 이벤트 종류)' : ''}`;
@@ -274,6 +286,21 @@ export function toJandiMessage(event: PopbillEventJob): JandiMessage {
   ]
     .filter(Boolean)
     .join(', ');
+  return {
+    subject: product ?? `Popbill ${event.webhookType}`,
+    what,
+    outcome: known?.outcome ?? outcomeOfState(code),
+    about,
+    itemKey,
+    known: known !== null,
+  };
+}
+
+/** Renders one Popbill event as a Korean JANDI message. Pure. */
+export function toJandiMessage(event: PopbillEventJob): JandiMessage {
+  const body = event.body;
+  const product = PRODUCTS[event.webhookType];
+  const { subject, what, outcome, about, known } = describeEvent(event);
   const text = `[${subject}] ${what}${about ? ` · ${about}` : ''}`;
 
   const keys = Object.keys(body).filter((key) => !SKIPPED_FIELDS.has(key));
@@ -298,7 +325,7 @@ export function toJandiMessage(event: PopbillEventJob): JandiMessage {
 
   return fitRequest({
     body: clip(text, MAX_BODY_CHARS),
-    connectColor: OUTCOME_COLORS[known?.outcome ?? outcomeOfState(code)],
+    connectColor: OUTCOME_COLORS[outcome],
     connectInfo,
   });
 }

@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { RELAY_QUEUE } from '@app/contracts';
 import type { Queue } from 'bullmq';
+import { DigestPool } from '../digest/digest-pool';
 import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { WorkerMetrics } from './worker.metrics';
@@ -16,6 +17,7 @@ export class QueueStateCollector {
   constructor(
     @InjectQueue(RELAY_QUEUE) private readonly queue: Queue,
     private readonly limiter: JandiQuotaLimiter,
+    private readonly pool: DigestPool,
     private readonly metrics: WorkerMetrics,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {}
@@ -31,6 +33,9 @@ export class QueueStateCollector {
             remaining,
           );
         }
+        const backlog = await this.pool.stats(url);
+        this.metrics.pooledEvents.set({ destination }, backlog.size);
+        this.metrics.backlogAge.set({ destination }, backlog.oldestAgeMs / 1000);
       }
     } catch (error) {
       this.logger.warn(`queue state unavailable: ${(error as Error).message}`);

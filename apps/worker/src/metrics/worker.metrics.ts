@@ -65,4 +65,33 @@ export class WorkerMetrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+
+  readonly digests = new Counter({
+    name: 'jandi_digests_total',
+    help: 'Digest messages (many events in one request) sent to JANDI, by destination and outcome',
+    labelNames: ['destination', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly digestEvents = new Histogram({
+    name: 'jandi_digest_events',
+    help: 'Events shown by one digest JANDI accepted',
+    labelNames: ['destination'] as const,
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    registers: [this.registry],
+  });
+
+  readonly backlogAge = new Gauge({
+    name: 'relay_backlog_age_seconds',
+    help: "Age of the oldest event waiting in a destination's digest pool (0 when none waits)",
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+
+  readonly pooledEvents = new Gauge({
+    name: 'relay_digest_pool_events',
+    help: "Events waiting in a destination's digest pool",
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
 }

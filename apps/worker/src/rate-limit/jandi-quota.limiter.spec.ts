@@ -95,4 +95,46 @@ describe('JandiQuotaLimiter (real Redis)', () => {
     await sleep(end - waiting.now + 20);
     expect((await quota.acquire(url, 'q')).granted).toBe(true);
   });
+
+  it('lets a priority member reserve ahead of held slots, and frees an abandoned send', async () => {
+    const quota = limiter('2/1s');
+    const url = 'http://jandi.test/priority';
+    for (const member of ['a', 'b']) {
+      let sent = await quota.acquire(url, member);
+      while (!sent.granted) {
+        await sleep(sent.waitMs);
+        sent = await quota.acquire(url, member);
+      }
+      await quota.settle(url, sent.sendId);
+    }
+    const held = [];
+    for (const member of ['c', 'd', 'e']) held.push(await quota.acquire(url, member));
+    const [c, , e] = held.map((d) => (d.granted ? 0 : d.at));
+    expect(e).toBeGreaterThanOrEqual(c + 1000);
+    const normal = await quota.acquire(url, 'f');
+    const priority = await quota.acquire(url, 'digest', true);
+    expect(normal).toMatchObject({ granted: false });
+    expect(priority).toMatchObject({ granted: false });
+    if (normal.granted || priority.granted) return;
+    expect(normal.at).toBeGreaterThan(e);
+    expect(priority.at).toBeLessThanOrEqual(c);
+
+    const lone = 'http://jandi.test/abandon';
+    const unused = await quota.acquire(lone, 'digest', true);
+    if (!unused.granted) throw new Error('an idle URL grants at once');
+    await quota.abandon(lone, unused.sendId);
+    expect((await quota.acquire(lone, 'next')).granted).toBe(true);
+  });
+
+  it('counts every grant of a shared member, even two in the same millisecond', async () => {
+    const replicas = [limiter('2/1s'), limiter('2/1s')];
+    await Promise.all(replicas.map((q) => q.headroom('http://jandi.test/warm-up')));
+    for (let i = 0; i < 20; i++) {
+      const url = `http://jandi.test/shared-member-${i}`;
+      const grants = await Promise.all(replicas.map((q) => q.acquire(url, 'digest', true)));
+      const ids = grants.flatMap((g) => (g.granted ? [g.sendId] : []));
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(await clients[0].zcard(`${replicas[0].keyOf(url)}:flight`)).toBe(ids.length);
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { RateLimit } from './quota-math';
 
@@ -53,7 +53,8 @@ local flying = redis.call('ZCARD', KEYS[4])
 /*
  * KEYS: sent zset (settled sends, scored by when their answer came, Redis ms), held zset
  * (reservations), cooldown key, flight zset (sends without an answer yet, scored by deadline).
- * ARGV: member, safetyMs, inlineWaitMs, n, n pairs count, windowMs, then flightMs.
+ * ARGV: member, safetyMs, inlineWaitMs, n, n pairs count, windowMs, then flightMs, priority,
+ * nonce (send ids stay unique when one member is granted twice in a millisecond).
  * Returns {granted 0/1, at, now, sendId}.
  */
 const ACQUIRE = `${PRELUDE}
@@ -62,6 +63,8 @@ local inline = tonumber(ARGV[3])
 local cooldown = tonumber(redis.call('GET', KEYS[3]) or '0')
 
 local flightMs = tonumber(ARGV[5 + 2 * n])
+-- A priority member (the digest sender) reserves against sends only, ahead of held slots.
+local reserveFrom = ARGV[6 + 2 * n] == '1' and {KEYS[1]} or {KEYS[1], KEYS[2]}
 
 -- Earliest time >= now at which a send passes every window against every earlier send.
 -- Unanswered sends may arrive at JANDI at any moment, so they count in every window;
@@ -78,7 +81,7 @@ local function sentFree()
 end
 
 local function send()
-  local id = member .. '@' .. now
+  local id = member .. '@' .. now .. '#' .. ARGV[7 + 2 * n]
   redis.call('ZREM', KEYS[2], member)
   redis.call('ZADD', KEYS[4], now + flightMs, id)
   return {1, now, now, id}
@@ -98,7 +101,7 @@ end
 
 -- Reserve: the earliest slot after every entry (sent or held) that keeps each window in bounds.
 local entries = {}
-for _, key in ipairs({KEYS[1], KEYS[2]}) do
+for _, key in ipairs(reserveFrom) do
   local top = redis.call('ZREVRANGE', key, 0, maxc - 1, 'WITHSCORES')
   for i = 2, #top, 2 do entries[#entries + 1] = tonumber(top[i]) end
 end
@@ -121,6 +124,9 @@ local now = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then redis.call('ZADD', KEYS[1], now, ARGV[1]) end
 return now
 `;
+
+/* KEYS: flight. ARGV: send id. A granted send that never went out frees its slot. */
+const ABANDON = `return redis.call('ZREM', KEYS[1], ARGV[1])`;
 
 /* KEYS: cooldown key. ARGV: ms. Extends the cooldown, never shortens it. Returns its end. */
 const COOLDOWN = `
@@ -155,6 +161,7 @@ type LimiterRedis = Redis & {
     ...args: (string | number)[]
   ): Promise<[number, number, number, string]>;
   jandiQuotaSettle(sent: string, flight: string, sendId: string): Promise<number>;
+  jandiQuotaAbandon(flight: string, sendId: string): Promise<number>;
   jandiQuotaCooldown(cooldown: string, ms: number): Promise<number>;
   jandiQuotaHeadroom(sent: string, flight: string, ...args: (string | number)[]): Promise<number[]>;
 };
@@ -181,6 +188,7 @@ export class JandiQuotaLimiter {
     if (!('jandiQuotaAcquire' in redis)) {
       redis.defineCommand('jandiQuotaAcquire', { numberOfKeys: 4, lua: ACQUIRE });
       redis.defineCommand('jandiQuotaSettle', { numberOfKeys: 2, lua: SETTLE });
+      redis.defineCommand('jandiQuotaAbandon', { numberOfKeys: 1, lua: ABANDON });
       redis.defineCommand('jandiQuotaCooldown', { numberOfKeys: 1, lua: COOLDOWN });
       redis.defineCommand('jandiQuotaHeadroom', { numberOfKeys: 2, lua: HEADROOM });
     }
@@ -196,8 +204,12 @@ export class JandiQuotaLimiter {
     return `${this.options.prefix}:jandi-quota:${digest}`;
   }
 
-  /** Send now, or learn when this member's reserved slot comes. `member` is the job id. */
-  async acquire(url: string, member: string): Promise<QuotaDecision> {
+  /**
+   * Send now, or learn when this member's reserved slot comes. `member` is the job id.
+   * A `priority` member reserves the earliest slot the sends allow, ahead of held reservations
+   * (whose holders re-reserve when their slot finds no room); the windows stay exact either way.
+   */
+  async acquire(url: string, member: string, priority = false): Promise<QuotaDecision> {
     const key = this.keyOf(url);
     const [granted, at, now, sendId] = await this.redis.jandiQuotaAcquire(
       `${key}:sent`,
@@ -209,6 +221,8 @@ export class JandiQuotaLimiter {
       this.options.inlineWaitMs,
       ...this.limitArgs,
       this.options.flightMs,
+      priority ? 1 : 0,
+      randomBytes(6).toString('hex'),
     );
     return granted === 1
       ? { granted: true, now, sendId }
@@ -219,6 +233,11 @@ export class JandiQuotaLimiter {
   async settle(url: string, sendId: string): Promise<void> {
     const key = this.keyOf(url);
     await this.redis.jandiQuotaSettle(`${key}:sent`, `${key}:flight`, sendId);
+  }
+
+  /** A granted send that will not be made after all (nothing to send): its slot is free again. */
+  async abandon(url: string, sendId: string): Promise<void> {
+    await this.redis.jandiQuotaAbandon(`${this.keyOf(url)}:flight`, sendId);
   }
 
   /** JANDI said 429: no reservation for this URL starts before the cooldown ends. */

@@ -1,0 +1,264 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InjectQueue } from '@nestjs/bullmq';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import {
+  isPopbillEventJob,
+  RELAY_JOB_OPTIONS,
+  RELAY_QUEUE,
+  type PopbillEventJob,
+} from '@app/contracts';
+import { Job, type Queue } from 'bullmq';
+import { DigestPool, type ClaimedBatch } from '../digest/digest-pool';
+import { WorkerMetrics } from '../metrics/worker.metrics';
+import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
+import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { classifyJandiResponse } from './classify-jandi-response';
+import { JandiClient } from './jandi.client';
+import { relayBackoffDelay } from './relay-backoff';
+import { ShutdownSignal } from './shutdown.signal';
+import { toJandiDigest } from './to-jandi-digest';
+
+/** The limiter member of every replica's digest sender: one shared reservation per URL. */
+export const DIGEST_MEMBER = 'digest-sender';
+const IDLE_MS = 250;
+const MAX_PAUSE_MS = 1000;
+/** Loading and rendering a batch happen inside the lease, before the request's own timeout. */
+const LEASE_MARGIN_MS = 5000;
+
+const RETRY_BASE_MS =
+  typeof RELAY_JOB_OPTIONS.backoff === 'object' ? (RELAY_JOB_OPTIONS.backoff.delay ?? 5000) : 5000;
+
+/**
+ * Sends digests for every destination whose pool holds events: wins the destination's next slot
+ * in the exact limiter (ahead of one-per-event reservations), claims up to DIGEST_MAX_EVENTS
+ * pooled events under a lease, sends one message and commits or releases the batch. Runs in
+ * every replica; the Redis pool and limiter make the replicas take turns.
+ */
+@Injectable()
+export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(JandiDigestSender.name);
+  private stopping = false;
+  private readonly loops: Promise<void>[] = [];
+  private readonly wakers = new Map<string, () => void>();
+
+  constructor(
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    @InjectQueue(RELAY_QUEUE) private readonly queue: Queue,
+    private readonly pool: DigestPool,
+    private readonly limiter: JandiQuotaLimiter,
+    private readonly client: JandiClient,
+    private readonly metrics: WorkerMetrics,
+    private readonly shutdown: ShutdownSignal,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.digest.enabled) return;
+    const byUrl = new Map<string, string>();
+    for (const [destination, url] of Object.entries(this.config.destinations))
+      if (!byUrl.has(url)) byUrl.set(url, destination);
+    for (const [url, destination] of byUrl) this.loops.push(this.run(destination, url));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    for (const wake of this.wakers.values()) wake();
+    await Promise.all(this.loops);
+  }
+
+  /** An event just joined the pool of `url`: look now rather than at the next idle tick. */
+  nudge(url: string): void {
+    this.wakers.get(url)?.();
+  }
+
+  private async pause(url: string, ms: number): Promise<void> {
+    if (this.stopping || ms <= 0) return;
+    const woken = new AbortController();
+    this.wakers.set(url, () => woken.abort());
+    await sleep(ms, undefined, { signal: woken.signal }).catch(() => undefined);
+  }
+
+  private async run(destination: string, url: string): Promise<void> {
+    while (!this.stopping) {
+      let pauseMs: number;
+      try {
+        pauseMs = await this.step(destination, url);
+      } catch (error) {
+        this.logger.warn(
+          { destination, outcome: 'digest-error', reason: (error as Error).message },
+          'digest sender step failed',
+        );
+        pauseMs = MAX_PAUSE_MS;
+      }
+      await this.pause(url, pauseMs);
+    }
+  }
+
+  /** One turn: returns how long to pause before the next. */
+  private async step(destination: string, url: string): Promise<number> {
+    const { poolSize, backoffMs, reaped } = await this.pool.prepare(url);
+    if (reaped > 0) {
+      this.logger.warn(
+        { destination, outcome: 'lease-expired', events: reaped },
+        'a digest sender lost its lease; its events are back in the pool',
+      );
+    }
+    if (poolSize === 0) {
+      await this.limiter.release(url, DIGEST_MEMBER);
+      return IDLE_MS;
+    }
+    if (backoffMs > 0) return Math.min(backoffMs, MAX_PAUSE_MS);
+    const decision = await this.limiter.acquire(url, DIGEST_MEMBER, true);
+    if (!decision.granted) return Math.min(decision.waitMs, MAX_PAUSE_MS);
+    await this.send(destination, url, decision.sendId);
+    return 0;
+  }
+
+  private async send(destination: string, url: string, sendId: string): Promise<void> {
+    const batch = await this.pool.claim(
+      url,
+      this.config.digest.maxEvents,
+      this.config.requestTimeoutMs + 2 * LEASE_MARGIN_MS,
+    );
+    if (batch.members.length === 0) return this.limiter.abandon(url, sendId);
+    const progress = { posted: false };
+    try {
+      await this.sendBatch(destination, url, sendId, batch, progress);
+    } finally {
+      // Once posted, the outcome decides; an error after that leaves the lease to run out.
+      if (!progress.posted) {
+        await this.limiter.abandon(url, sendId);
+        await this.pool.release(
+          url,
+          batch.batchId,
+          batch.members.map((m) => m.jobId),
+          { endLease: true },
+        );
+      }
+    }
+  }
+
+  /** Sets `progress.posted` once the request is made; before that the caller frees everything. */
+  private async sendBatch(
+    destination: string,
+    url: string,
+    sendId: string,
+    batch: ClaimedBatch,
+    progress: { posted: boolean },
+  ): Promise<void> {
+    const { batchId } = batch;
+    const jobs = await Promise.all(
+      batch.members.map((m) => Job.fromId<PopbillEventJob>(this.queue, m.jobId)),
+    );
+    const jobOf = new Map<string, Job<PopbillEventJob>>();
+    const gone: string[] = [];
+    jobs.forEach((job, i) => {
+      if (job && isPopbillEventJob(job.data)) jobOf.set(job.data.eventId, job);
+      else gone.push(batch.members[i].jobId);
+    });
+    // A removed or malformed job is not ours to show; its own processor decides its fate.
+    if (gone.length > 0)
+      await this.pool.release(url, batchId, gone, { endLease: false, mode: 'solo' });
+    if (jobOf.size === 0) return;
+
+    const { message, shown } = toJandiDigest([...jobOf.values()].map((job) => job.data));
+    const members = shown.map((event) => ({
+      jobId: jobOf.get(event.eventId)?.id ?? event.eventId,
+      eventId: event.eventId,
+    }));
+    const shownIds = new Set(members.map((m) => m.jobId));
+    const rest = [...jobOf.values()].map((j) => j.id ?? '').filter((id) => !shownIds.has(id));
+    if (rest.length > 0) await this.pool.release(url, batchId, rest, { endLease: false });
+    if (!(await this.pool.renew(url, batchId, this.config.requestTimeoutMs + LEASE_MARGIN_MS)))
+      return;
+
+    const log = { destination, batchId, events: members.length };
+    const started = performance.now();
+    progress.posted = true;
+    const response = await this.client
+      .post(url, message, this.shutdown.signal)
+      .finally(() => this.limiter.settle(url, sendId));
+    this.metrics.deliveryDuration.observe({ destination }, (performance.now() - started) / 1000);
+    const ids = members.map((m) => m.jobId);
+    const giveBack = (mode: 'pool' | 'solo' = 'pool') =>
+      this.pool.release(url, batchId, ids, { endLease: true, mode });
+
+    if (response.kind === 'aborted') {
+      this.metrics.deliveries.inc({ destination, outcome: 'interrupted' });
+      this.metrics.digests.inc({ destination, outcome: 'interrupted' });
+      await giveBack();
+      this.logger.warn({ ...log, outcome: 'interrupted' }, 'digest interrupted by shutdown');
+      return;
+    }
+    const verdict = classifyJandiResponse(response);
+    switch (verdict.outcome) {
+      case 'delivered': {
+        const foreign = await this.pool.commit(url, batchId, members);
+        if (foreign > 0) this.metrics.duplicates.inc({ kind: 'possible' }, foreign);
+        this.metrics.deliveries.inc({ destination, outcome: 'delivered' });
+        this.metrics.digests.inc({ destination, outcome: 'delivered' });
+        this.metrics.digestEvents.observe({ destination }, members.length);
+        const now = Date.now();
+        for (const event of shown) {
+          const lag = (now - Date.parse(event.receivedAt)) / 1000;
+          if (Number.isFinite(lag))
+            this.metrics.endToEndLag.observe({ destination }, Math.max(0, lag));
+        }
+        this.logger.log({ ...log, outcome: 'delivered' }, 'digest delivered to JANDI');
+        // Members wait delayed; wake them so their jobs complete on the delivered marker now.
+        await Promise.all(
+          shown.map((event) =>
+            jobOf
+              .get(event.eventId)
+              ?.promote()
+              .catch(() => undefined),
+          ),
+        );
+        return;
+      }
+      case 'rate-limited': {
+        const coolMs = verdict.retryAfterMs ?? this.config.cooldownMs;
+        await this.limiter.coolDown(url, coolMs);
+        await giveBack();
+        this.metrics.deliveries.inc({ destination, outcome: 'rate_limited' });
+        this.metrics.digests.inc({ destination, outcome: 'rate_limited' });
+        this.logger.warn(
+          { ...log, outcome: 'rate-limited', reason: verdict.reason, coolMs },
+          'JANDI rate limit hit by a digest; cooling down',
+        );
+        return;
+      }
+      case 'rejected':
+        // Each event goes alone, so only an event JANDI cannot take is dead-lettered.
+        await giveBack('solo');
+        this.metrics.deliveries.inc({ destination, outcome: 'rejected' });
+        this.metrics.digests.inc({ destination, outcome: 'rejected' });
+        this.logger.warn(
+          { ...log, outcome: 'rejected', reason: verdict.reason },
+          'JANDI rejected a digest; its events go one message each',
+        );
+        return;
+      case 'failed': {
+        await giveBack();
+        const failures = await this.pool.backOff(url, (n) =>
+          relayBackoffDelay(n, RETRY_BASE_MS, {
+            ceilingMs: this.config.backoffCeilingMs,
+            jitter: this.config.backoffJitter,
+          }),
+        );
+        this.metrics.deliveries.inc({ destination, outcome: 'failed' });
+        this.metrics.digests.inc({ destination, outcome: 'failed' });
+        this.logger.warn(
+          { ...log, outcome: 'failed', reason: verdict.reason, failures },
+          'digest delivery failed; its events go back to the pool',
+        );
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * npm run bench:burst — a month-end burst of 10,000 Popbill events through the built worker
+ * (dist/) into the JANDI stand-in, at JANDI's quotas with time scaled down 60× (60/1s,500/10s:
+ * one real minute is one second here) and a latency target of 1 s (60 s real). Prints when every
+ * event was visible in JANDI, the requests it took, events per message and 429s, then what the
+ * same requests mean at the real 60/1m,500/10m.
+ */
+import { performance } from 'node:perf_hooks';
+import { waitFor } from '../test/support/process';
+import { messagesWithin } from '../apps/worker/src/digest/digest-policy';
+import {
+  idealDurationMs,
+  parseRateLimits,
+  worstWindow,
+} from '../apps/worker/src/rate-limit/quota-math';
+import { enqueueBurst, isDigest, shownCounts } from '../apps/worker/test/burst';
+import { DEFAULT_PATH, WorkerHarness } from '../apps/worker/test/worker-harness';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 3);
+const SCALE = 60;
+const SCALED = '60/1s,500/10s';
+const REAL = '60/1m,500/10m';
+const TARGET_MS = 60_000 / SCALE;
+const MAX_EVENTS = process.env.BENCH_DIGEST_MAX_EVENTS ?? '50';
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const minutes = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
+
+async function main(): Promise<void> {
+  const harness = new WorkerHarness('burst');
+  const limits = parseRateLimits(SCALED);
+  harness.standin.setWindows(limits);
+  await harness.start();
+  try {
+    const env = {
+      JANDI_RATE_LIMITS: SCALED,
+      DIGEST_LATENCY_TARGET_MS: String(TARGET_MS),
+      DIGEST_MAX_EVENTS: MAX_EVENTS,
+      WORKER_CONCURRENCY: '16',
+    };
+    await Promise.all(Array.from({ length: WORKERS }, () => harness.startWorker(env)));
+
+    const started = performance.now();
+    const burst = await enqueueBurst(harness.queue, 'M', EVENTS, 100);
+    const enqueued = performance.now() - started;
+    await waitFor(
+      () => shownCounts(harness.standin.acceptedFor(DEFAULT_PATH)).size >= EVENTS,
+      600_000,
+      'every event visible in JANDI',
+      20,
+    );
+    const visible = performance.now() - started;
+    await waitFor(
+      async () => (await harness.queue.getJobCounts('completed')).completed >= EVENTS,
+      600_000,
+      'every job completed',
+      100,
+    );
+    const completed = performance.now() - started;
+
+    const messages = harness.standin.acceptedFor(DEFAULT_PATH);
+    const counts = shownCounts(messages);
+    const perMessage = messages.map((m) => shownCounts([m]).size).sort((a, b) => a - b);
+    const digests = messages.filter(isDigest);
+    const times = messages.map((m) => m.at);
+    const requests = harness.standin.requests.length;
+    const tooMany = harness.standin.requests.filter((r) => r.status === 429).length;
+    const shownTwice = [...counts.values()].filter((n) => n > 1).length;
+    const missing = burst.itemKeys.filter((k) => !counts.has(k)).length;
+
+    const real = parseRateLimits(REAL);
+    const realQuotaMs = idealDurationMs(requests, real);
+    const rows: [string, string][] = [
+      ['events (1 in 100 an NTS failure)', String(EVENTS)],
+      ['worker processes', String(WORKERS)],
+      ['scaled quota / latency target', `${SCALED} / ${seconds(TARGET_MS)} (time ÷ ${SCALE})`],
+      ['enqueue time', seconds(enqueued)],
+      ['every event visible in JANDI after', seconds(visible)],
+      ['every job completed after', seconds(completed)],
+      ['requests to JANDI', `${requests} (one per event: ${EVENTS})`],
+      ['messages accepted / digests', `${messages.length} / ${digests.length}`],
+      [
+        'events per message: mean / median / max',
+        `${(EVENTS / messages.length).toFixed(1)} / ${perMessage[perMessage.length >> 1]} / ${perMessage[perMessage.length - 1]}`,
+      ],
+      ['429 responses', String(tooMany)],
+      ['events shown twice / missing', `${shownTwice} / ${missing}`],
+      ...limits.map((l): [string, string] => [
+        `worst ${l.windowMs} ms window`,
+        `${worstWindow(times, l.windowMs)} / ${l.count}`,
+      ]),
+      ['at real quota: one message per event', minutes(idealDurationMs(EVENTS, real))],
+      ['at real quota: these requests', `${minutes(realQuotaMs)} (${REAL}, quiet start)`],
+      [
+        'at real quota: scaled time × 60',
+        `${minutes(visible * SCALE)} (upper bound: job handling is not scaled)`,
+      ],
+      ['at real quota: requests a 12 min target allows', String(messagesWithin(12 * 60_000, real))],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    console.log('\nburst benchmark (JANDI stand-in, JANDI quotas scaled in time)');
+    for (const [key, value] of rows) console.log(`  ${key.padEnd(width)}  ${value}`);
+  } finally {
+    await harness.close();
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(error);
+  process.exit(1);
+});

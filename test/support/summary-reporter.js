@@ -3,7 +3,9 @@ class SummaryReporter {
   onRunComplete(_contexts, results) {
     const { numPassedTests, numFailedTests, numPendingTests, numRuntimeErrorTestSuites } = results;
     const failed = numFailedTests + numRuntimeErrorTestSuites;
-    process.stdout.write(`\ntests: ${numPassedTests} passed, ${failed} failed, ${numPendingTests} skipped\n`);
+    process.stdout.write(
+      `\ntests: ${numPassedTests} passed, ${failed} failed, ${numPendingTests} skipped\n`,
+    );
   }
 }
 module.exports = SummaryReporter;

@@ -27,6 +27,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const PARSER_REJECTIONS: Record<string, RejectReason> = {
   RELAY_FORBIDDEN_KEY: 'forbidden_key',
   RELAY_INVALID_JSON: 'invalid_json',
+  RELAY_UNSUPPORTED_CHARSET: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_json',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
@@ -73,35 +74,37 @@ export async function createIngestApp(config: IngestConfig): Promise<NestFastify
   const fastify = adapter.getInstance();
   // Popbill sends JSON; a text/plain body is answered 415 instead of being parsed as a string.
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
-  fastify.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string' },
-    (_request, body, done) => {
-      try {
-        // Keys that could reach Object.prototype are refused at parse time.
-        done(
-          null,
-          secureJson.parse(body as string, undefined, {
-            protoAction: 'error',
-            constructorAction: 'error',
-          }),
-        );
-      } catch (error) {
-        const forbidden = /prototype|constructor/i.test((error as Error).message);
-        done(
-          Object.assign(
-            new Error(
-              forbidden
-                ? 'the body contains a forbidden key (__proto__ or constructor.prototype)'
-                : `the body is not valid JSON: ${(error as Error).message}`,
-            ),
-            { statusCode: 400, code: forbidden ? 'RELAY_FORBIDDEN_KEY' : 'RELAY_INVALID_JSON' },
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const charset = /charset=([^;\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset && !/^utf-?8$/i.test(charset.replace(/"/g, ''))) {
+      const error = new Error(`charset ${charset} is not supported: send UTF-8 JSON`);
+      done(Object.assign(error, { statusCode: 415, code: 'RELAY_UNSUPPORTED_CHARSET' }), undefined);
+      return;
+    }
+    try {
+      // Keys that could reach Object.prototype are refused at parse time.
+      done(
+        null,
+        secureJson.parse(body as string, undefined, {
+          protoAction: 'error',
+          constructorAction: 'error',
+        }),
+      );
+    } catch (error) {
+      const forbidden = /prototype|constructor/i.test((error as Error).message);
+      done(
+        Object.assign(
+          new Error(
+            forbidden
+              ? 'the body contains a forbidden key (__proto__ or constructor.prototype)'
+              : `the body is not valid JSON: ${(error as Error).message}`,
           ),
-          undefined,
-        );
-      }
-    },
-  );
+          { statusCode: 400, code: forbidden ? 'RELAY_FORBIDDEN_KEY' : 'RELAY_INVALID_JSON' },
+        ),
+        undefined,
+      );
+    }
+  });
 
   const app = await NestFactory.create<NestFastifyApplication>(
     IngestModule.forRoot(config),

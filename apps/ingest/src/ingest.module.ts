@@ -27,6 +27,9 @@ function createRedis(config: IngestConfig): Redis {
   // A Cluster client serves the same commands; it is typed as Redis for the callers.
   return createRedisClient(config, {
     enableOfflineQueue: false,
+    // Commands issued in the same tick share one socket write: the probe and the add of one
+    // request, and those of concurrent requests.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(100 * attempt, 1000),

@@ -194,6 +194,17 @@ describe('POST /webhooks/popbill', () => {
         /application\/json/,
       ],
       [
+        'JSON in a charset other than UTF-8',
+        () =>
+          ingest.post(JSON.stringify(issue.body), {
+            ...issue.headers,
+            'content-type': 'application/json; charset=euc-kr',
+          }),
+        415,
+        'unsupported_media_type',
+        /charset euc-kr/,
+      ],
+      [
         'broken JSON',
         () => ingest.post('{"eventType": "Issue",', issue.headers),
         400,

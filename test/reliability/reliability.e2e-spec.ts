@@ -1,0 +1,85 @@
+/**
+ * The promise, proven with real processes: an acknowledged event reaches JANDI, and nothing a
+ * stranger sends breaks the service or gets in. CI runs CI_SCALE; `npm run test:reliability`
+ * runs FULL_SCALE. Ends with the figures table.
+ */
+import {
+  access,
+  CI_SCALE,
+  FULL_SCALE,
+  hostileInput,
+  jandiOutage,
+  load,
+  printTable,
+  redisKilled,
+  Row,
+  workersKilled,
+} from './scenarios';
+
+const scale = process.env.RELIABILITY_SCALE === 'full' ? FULL_SCALE : CI_SCALE;
+const rows: Row[] = [];
+
+jest.setTimeout(scale === FULL_SCALE ? 600_000 : 180_000);
+
+describe(`reliability (${process.env.RELIABILITY_SCALE === 'full' ? 'full' : 'CI'} scale)`, () => {
+  afterAll(() => printTable(rows));
+
+  it('1. Redis killed mid-load: 503 while down, recovers by itself, no acked event lost', async () => {
+    const row = await redisKilled(scale);
+    rows.push(row);
+    expect(row.answered503).toBeGreaterThan(0);
+    expect(row.acked).toBe(row.sent);
+    expect(row.answered5xx).toBe(0);
+    expect(row.lost).toBe(0);
+  });
+
+  it('2. two of three workers SIGKILLed mid-backlog: nothing lost, few duplicates', async () => {
+    const row = await workersKilled(scale);
+    rows.push(row);
+    expect(row.lost).toBe(0);
+    expect(row.delivered).toBe(row.acked);
+    // At most what the two killed workers had in flight.
+    expect(row.duplicates).toBeLessThanOrEqual(32);
+    expect(row.notes).toContain('429s: 0');
+  });
+
+  it('3. JANDI outage: nothing lost or dead-lettered, drains within quota with no 429', async () => {
+    const row = await jandiOutage(scale);
+    rows.push(row);
+    expect(row.lost).toBe(0);
+    expect(row.delivered).toBe(row.acked);
+    expect(row.notes).toContain('dead-lettered: 0');
+    expect(row.notes).toContain('429s: 0');
+  });
+
+  it('4. hostile input: only 4xx, nothing stored, alive, RSS flat', async () => {
+    const row = await hostileInput(scale);
+    rows.push(row);
+    expect(row.sent).toBeGreaterThanOrEqual(10_000);
+    expect(row.answered5xx).toBe(0);
+    expect(row.acked).toBe(0);
+    expect(row.notes).toMatch(/enqueued 0;/);
+    expect(row.notes).toMatch(/non-4xx 0;/);
+    expect(row.notes).toMatch(/alive true;/);
+    const [start, end] = /RSS (\d+)→(\d+) MB/.exec(row.notes)!.slice(1).map(Number);
+    expect(end - start).toBeLessThan(64);
+  });
+
+  it('5. access: wrong credentials and sources refused, no secret in any log', async () => {
+    const row = await access();
+    rows.push(row);
+    for (const [what, status] of Object.entries(row.refused)) {
+      expect(`${what}: ${status}`).toMatch(/: 40[13]$/);
+    }
+    expect(row.notes).toContain('secrets in logs 0');
+    expect(row.lost).toBe(0);
+  });
+
+  it('6. sustained load with 1 % duplicates: no errors', async () => {
+    const row = await load(scale);
+    rows.push(row);
+    expect(row.errors).toBe(0);
+    expect(row.answered5xx).toBe(0);
+    expect(row.acked).toBe(row.sent);
+  });
+});

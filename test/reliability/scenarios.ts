@@ -1,0 +1,569 @@
+import autocannon from 'autocannon';
+import { Console } from 'node:console';
+import { readdirSync, readFileSync } from 'node:fs';
+import { request as httpRequest, Agent } from 'node:http';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { REPO_ROOT, sleep } from '../support/process';
+import { emptyTally, JANDI_PATH, makeEvents, RelaySystem, rssMb, rssSampler } from './relay-system';
+
+export interface Row {
+  scenario: string;
+  sent: number;
+  acked: number;
+  answered503: number;
+  delivered: number;
+  lost: number;
+  duplicates: number;
+  answered5xx: number;
+  peakRssMb: number;
+  notes: string;
+}
+
+export interface Scale {
+  events: number;
+  hostileRequests: number;
+  loadRate: number;
+  loadSeconds: number;
+  outageMs: number;
+}
+
+export const CI_SCALE: Scale = {
+  events: 300,
+  hostileRequests: 10_000,
+  loadRate: 1000,
+  loadSeconds: 10,
+  outageMs: 3000,
+};
+export const FULL_SCALE: Scale = {
+  events: 2000,
+  hostileRequests: 20_000,
+  loadRate: 2000,
+  loadSeconds: 60,
+  outageMs: 10_000,
+};
+
+/** Generous quota: these scenarios are about loss, not pacing. */
+const FAST_LIMITS = [{ count: 400, windowMs: 1000 }];
+
+function deliveryRow(
+  scenario: string,
+  system: RelaySystem,
+  events: ReturnType<typeof makeEvents>,
+  tally: ReturnType<typeof emptyTally>,
+  peakRssMb: number,
+  notes: string,
+): Row {
+  const seen = system.deliveries(events);
+  const ackedEvents = events.filter((e) => tally.acked.has(e.mid));
+  return {
+    scenario,
+    sent: tally.sent,
+    acked: tally.acked.size,
+    answered503: tally.answered503,
+    delivered: seen.size,
+    lost: ackedEvents.filter((e) => !seen.has(e.itemKey)).length,
+    duplicates: [...seen.values()].reduce((sum, n) => sum + n - 1, 0),
+    answered5xx: tally.answered5xx,
+    peakRssMb: Math.round(peakRssMb),
+    notes,
+  };
+}
+
+/** 1. Redis SIGKILLed mid-load and restarted from its AOF. */
+export async function redisKilled(scale: Scale): Promise<Row> {
+  const system = await RelaySystem.start({ workers: 1, limits: FAST_LIMITS });
+  try {
+    const events = makeEvents(scale.events);
+    const tally = emptyTally();
+    const rss = rssSampler(system.ingest.child.pid);
+    // Popbill resends 5 minutes apart; scaled down, 4 sends 1.5 s apart outlast the outage.
+    const sending = system.sendAll(events, tally, scale.events / 3, 32, 1500);
+    await sleep(1000);
+    await system.redis.kill();
+    await sleep(1500);
+    await system.redis.restart();
+    await sending;
+    await system.waitForDelivery(events, tally.acked, 60_000);
+    return deliveryRow(
+      '1 Redis killed + AOF restart',
+      system,
+      events,
+      tally,
+      rss.stop(),
+      'appendfsync always',
+    );
+  } finally {
+    await system.stop();
+  }
+}
+
+/** 2. Two of three workers SIGKILLed mid-backlog. */
+export async function workersKilled(scale: Scale): Promise<Row> {
+  const system = await RelaySystem.start({
+    workers: 3,
+    limits: [{ count: scale.events / 4, windowMs: 1000 }],
+  });
+  try {
+    const events = makeEvents(scale.events);
+    const tally = emptyTally();
+    const rss = rssSampler(system.ingest.child.pid);
+    await system.sendAll(events, tally, 5000);
+    while (system.deliveries(events).size < scale.events / 4) await sleep(20);
+    await Promise.all(system.workers.slice(0, 2).map((w) => w.kill()));
+    await system.waitForDelivery(events, tally.acked, 60_000);
+    return deliveryRow(
+      '2 two of three workers killed',
+      system,
+      events,
+      tally,
+      rss.stop(),
+      `429s: ${system.count429()}`,
+    );
+  } finally {
+    await system.stop();
+  }
+}
+
+/** 3. JANDI answers 503, then hangs, for a long (scaled) stretch; then the backlog drains. */
+export async function jandiOutage(scale: Scale): Promise<Row> {
+  const limits = [{ count: 20, windowMs: 1000 }];
+  const system = await RelaySystem.start({ workers: 2, limits });
+  try {
+    const events = makeEvents(Math.min(scale.events, 200));
+    const tally = emptyTally();
+    const rss = rssSampler(system.ingest.child.pid);
+    system.standin.setMode(JANDI_PATH, 'server-error');
+    await system.sendAll(events, tally, 2000);
+    await sleep(scale.outageMs / 2);
+    system.standin.setMode(JANDI_PATH, 'hang');
+    await sleep(scale.outageMs / 2);
+    system.standin.setMode(JANDI_PATH, 'ok');
+    await system.waitForDelivery(events, tally.acked, 60_000 + (events.length / 20) * 1000);
+    const deadLettered = await system.queue.getJobCountByTypes('failed');
+    return deliveryRow(
+      '3 JANDI outage (503, then hang)',
+      system,
+      events,
+      tally,
+      rss.stop(),
+      `dead-lettered: ${deadLettered}, 429s: ${system.count429()}`,
+    );
+  } finally {
+    await system.stop();
+  }
+}
+
+interface RawResult {
+  status: number;
+}
+
+/** Sends raw bytes on a socket and reads the status line; 0 when the server closed without one. */
+function rawExchange(port: number, payload: Buffer | string, endAfterMs = 0): Promise<RawResult> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    const done = (status: number) => {
+      socket.destroy();
+      resolve({ status });
+    };
+    socket.setTimeout(15_000, () => done(0));
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+      const match = /^HTTP\/1\.1 (\d{3})/.exec(data);
+      if (match) done(Number(match[1]));
+    });
+    socket.on('error', () => done(0));
+    socket.on('close', () => done(0));
+    socket.write(payload);
+    if (endAfterMs > 0) setTimeout(() => socket.end(), endAfterMs);
+  });
+}
+
+const HEADERS = 'Pb-Webhook-Type: TAXINVOICE.STATE\r\nPb-Webhook-MID: hostile\r\n';
+
+/** The hostile bodies: each returns [content type, body]. */
+function hostileBodies(): Array<[string, string, Buffer | string]> {
+  const valid = JSON.parse(
+    readFileSync(
+      join(REPO_ROOT, '..', 'shared', 'fixtures', 'popbill', 'taxinvoice-issue.json'),
+      'utf8',
+    ),
+  ).body;
+  const deep = (depth: number, open: string, close: string, leaf: string) =>
+    open.repeat(depth) + leaf + close.repeat(depth);
+  return [
+    ['invalid JSON', 'application/json', '{"eventType": "Issue", '],
+    [
+      'invalid UTF-8',
+      'application/json',
+      Buffer.concat([
+        Buffer.from('{"eventType": "'),
+        Buffer.from([0xff, 0xfe, 0xc3]),
+        Buffer.from('"}'),
+      ]),
+    ],
+    [
+      'wrong types',
+      'application/json',
+      JSON.stringify({ ...valid, stateCode: 'three', corpNum: 1012345678, eventDT: [] }),
+    ],
+    ['null body', 'application/json', 'null'],
+    ['array body', 'application/json', '[{"eventType":"Issue"}]'],
+    ['deep arrays', 'application/json', deep(20_000, '[', ']', '1')],
+    ['deep objects', 'application/json', `{"x":${deep(10_000, '{"a":', '}', '1')}}`],
+    [
+      '__proto__',
+      'application/json',
+      JSON.stringify(valid).replace('{', '{"__proto__":{"isAdmin":true},'),
+    ],
+    [
+      'constructor.prototype',
+      'application/json',
+      JSON.stringify(valid).replace('{', '{"constructor":{"prototype":{"isAdmin":true}},'),
+    ],
+    [
+      'huge string field',
+      'application/json',
+      JSON.stringify({ ...valid, itemKey: 'k'.repeat(200_000) }),
+    ],
+    ['oversized body', 'application/json', JSON.stringify({ ...valid, pad: 'x'.repeat(400_000) })],
+    ['text/plain', 'text/plain', JSON.stringify(valid)],
+    ['form', 'application/x-www-form-urlencoded', 'eventType=Issue'],
+    ['no content type', '', JSON.stringify(valid)],
+    ['JSON with charset junk', 'application/json; charset=ebcdic', JSON.stringify(valid)],
+  ];
+}
+
+function rawRequest(contentType: string, body: Buffer | string, mid: string): Buffer {
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
+  const head =
+    `POST /webhooks/popbill HTTP/1.1\r\nHost: localhost\r\n${HEADERS.replace('hostile', mid)}` +
+    (contentType ? `Content-Type: ${contentType}\r\n` : '') +
+    `Content-Length: ${bytes.length}\r\nConnection: close\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head), bytes]);
+}
+
+/** 4. ≥ 10,000 malformed and malicious requests: only 4xx, nothing stored, RSS flat. */
+export async function hostileInput(scale: Scale): Promise<Row> {
+  const system = await RelaySystem.start({
+    workers: 0,
+    limits: FAST_LIMITS,
+    ingestEnv: { LOG_LEVEL: 'error' },
+  });
+  const port = Number(new URL(system.ingestUrl).port);
+  try {
+    const jobsBefore = await system.queue.count();
+    const pid = system.ingest.child.pid;
+    // RSS is compared from after a warm-up, once V8 has sized its heap for these bodies.
+    let rssStart = 0;
+    const sampler = rssSampler(pid);
+    const statuses = new Map<number, number>();
+    const record = (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    const bodies = hostileBodies();
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    let sent = 0;
+
+    // Most of the volume: malformed bodies over keep-alive connections.
+    const perLane = Math.ceil((scale.hostileRequests - 200) / 16);
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, lane) => {
+        for (let i = 0; i < perLane; i++) {
+          const [, contentType, body] = bodies[(lane + i) % bodies.length];
+          if (++sent === 2000) rssStart = rssMb(pid);
+          record(
+            await new Promise<number>((resolve) => {
+              const req = httpRequest(
+                {
+                  host: '127.0.0.1',
+                  port,
+                  path: '/webhooks/popbill',
+                  method: 'POST',
+                  agent,
+                  headers: {
+                    'pb-webhook-type': 'TAXINVOICE.STATE',
+                    'pb-webhook-mid': `hostile-${lane}-${i}`,
+                    ...(contentType ? { 'content-type': contentType } : {}),
+                  },
+                },
+                (res) => {
+                  res.resume();
+                  res.on('end', () => resolve(res.statusCode ?? 0));
+                },
+              );
+              req.on('error', () => resolve(0));
+              req.end(body);
+            }),
+          );
+        }
+      }),
+    );
+    agent.destroy();
+
+    // The rest: header floods, truncated and slow bodies on raw sockets.
+    const rawCases: Array<() => Promise<RawResult>> = [
+      () =>
+        rawExchange(
+          port,
+          `POST /webhooks/popbill HTTP/1.1\r\nHost: x\r\n${'X-Flood: y\r\n'.repeat(3000)}\r\n`,
+        ),
+      () =>
+        rawExchange(
+          port,
+          `POST /webhooks/popbill HTTP/1.1\r\nHost: x\r\nX-Big: ${'z'.repeat(20_000)}\r\n\r\n`,
+        ),
+      () =>
+        rawExchange(
+          port,
+          rawRequest('application/json', '{"eventType":"Issue"}', 'truncated').subarray(0, -5),
+          50,
+        ),
+      () =>
+        rawExchange(
+          port,
+          rawRequest('application/json', '{"a":1}', 'bad-length')
+            .toString()
+            .replace('Content-Length: 7', 'Content-Length: abc'),
+        ),
+      () => rawExchange(port, 'GARBAGE\r\n\r\n'),
+    ];
+    for (let i = 0; i < 200; i++) {
+      sent++;
+      record((await rawCases[i % rawCases.length]()).status);
+    }
+    // A slow client trickling a body must not hold the service hostage.
+    const slow = rawExchange(
+      port,
+      rawRequest('application/json', '{"eventType":', 'slow').subarray(0, 120),
+    );
+    const healthy = await fetch(`${system.ingestUrl}/health/live`);
+    await Promise.race([slow, sleep(100)]);
+
+    const jobsAfter = await system.queue.count();
+    const rssEnd = rssMb(pid);
+    const alive = system.ingest.child.exitCode === null && healthy.status === 200;
+    const answered5xx = [...statuses].filter(([s]) => s >= 500).reduce((sum, [, n]) => sum + n, 0);
+    const non4xx = [...statuses]
+      .filter(([s]) => s !== 0 && (s < 400 || s >= 500))
+      .reduce((sum, [, n]) => sum + n, 0);
+    return {
+      scenario: '4 hostile input',
+      sent,
+      acked: statuses.get(200) ?? 0,
+      answered503: statuses.get(503) ?? 0,
+      delivered: 0,
+      lost: 0,
+      duplicates: 0,
+      answered5xx,
+      peakRssMb: Math.round(sampler.stop()),
+      notes: `enqueued ${jobsAfter - jobsBefore}; non-4xx ${non4xx}; no answer ${statuses.get(0) ?? 0}; alive ${alive}; RSS ${Math.round(rssStart)}→${Math.round(rssEnd)} MB; statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+    };
+  } finally {
+    await system.stop();
+  }
+}
+
+export const SECRETS = {
+  basicPassword: 'basic-pw-7f3a9c',
+  apiKey: 'api-key-51d0e2',
+  boardPassword: 'board-pw-c4e8b1',
+  adminToken: 'admin-token-9a2f6d',
+};
+
+/** 5. Wrong credentials and sources are refused; no secret or JANDI URL reaches the logs. */
+export async function access(): Promise<Row & { refused: Record<string, number> }> {
+  const system = await RelaySystem.start({
+    workers: 1,
+    limits: FAST_LIMITS,
+    ingestEnv: {
+      POPBILL_BASIC_AUTH: `popbill:${SECRETS.basicPassword}`,
+      POPBILL_API_KEY: SECRETS.apiKey,
+      BULL_BOARD_USER: 'ops',
+      BULL_BOARD_PASSWORD: SECRETS.boardPassword,
+      LOG_LEVEL: 'debug',
+    },
+    workerEnv: { ADMIN_TOKEN: SECRETS.adminToken, LOG_LEVEL: 'debug' },
+  });
+  try {
+    const basic = (user: string, password: string) =>
+      `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    const webhook = (headers: Record<string, string>, body = makeEvents(1)[0].body) =>
+      fetch(`${system.ingestUrl}/webhooks/popbill`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'pb-webhook-type': 'TAXINVOICE.STATE',
+          ...headers,
+        },
+        body: JSON.stringify(body),
+      }).then((r) => r.status);
+    const workerPort = system.workerPorts[0];
+    const adminUrl = (path: string) => `http://127.0.0.1:${workerPort}${path}`;
+    const refused: Record<string, number> = {
+      'webhook, no credentials': await webhook({}),
+      'webhook, wrong Basic password': await webhook({ authorization: basic('popbill', 'nope') }),
+      'webhook, wrong API key': await webhook({ 'x-api-key': 'nope' }),
+      'Bull Board, no credentials': (await fetch(`${system.ingestUrl}/admin/queues`)).status,
+      'Bull Board, wrong password': (
+        await fetch(`${system.ingestUrl}/admin/queues`, {
+          headers: { authorization: basic('ops', 'nope') },
+        })
+      ).status,
+      'replay, no token': (
+        await fetch(adminUrl('/admin/dead-letters/replay'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"all":true}',
+        })
+      ).status,
+      'replay, wrong token': (
+        await fetch(adminUrl('/admin/dead-letters/replay'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer nope' },
+          body: '{"all":true}',
+        })
+      ).status,
+      'dead letters, no token': (await fetch(adminUrl('/admin/dead-letters'))).status,
+    };
+    // Right credentials, so secrets travel through every code path that might log them.
+    const tally = emptyTally();
+    const events = makeEvents(5);
+    for (const event of events) {
+      const status = await webhook(
+        { authorization: basic('popbill', SECRETS.basicPassword), 'pb-webhook-mid': event.mid },
+        event.body,
+      );
+      if (status === 200) tally.acked.add(event.mid);
+      tally.sent++;
+    }
+    await webhook({ 'x-api-key': SECRETS.apiKey, 'pb-webhook-mid': 'api-key-path' });
+    await fetch(`${system.ingestUrl}/admin/queues`, {
+      headers: { authorization: basic('ops', SECRETS.boardPassword) },
+    });
+    await fetch(adminUrl('/admin/dead-letters'), {
+      headers: { authorization: `Bearer ${SECRETS.adminToken}` },
+    });
+    await system.waitForDelivery(events, tally.acked, 20_000);
+
+    const allowlisted = await RelaySystem.start({
+      workers: 0,
+      limits: FAST_LIMITS,
+      ingestEnv: { POPBILL_ALLOWED_IPS: '54.180.62.221,13.124.72.158' },
+    });
+    try {
+      refused['webhook from a source outside POPBILL_ALLOWED_IPS'] = await fetch(
+        `${allowlisted.ingestUrl}/webhooks/popbill`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'pb-webhook-type': 'TAXINVOICE.STATE' },
+          body: '{}',
+        },
+      ).then((r) => r.status);
+    } finally {
+      await allowlisted.stop();
+    }
+
+    const logs = system.output();
+    const token = JANDI_PATH.split('/').pop() ?? '';
+    const leaks = [
+      ...Object.values(SECRETS),
+      token,
+      Buffer.from(`popbill:${SECRETS.basicPassword}`).toString('base64'),
+    ].filter((secret) => logs.includes(secret));
+    return {
+      ...deliveryRow(
+        '5 access',
+        system,
+        events,
+        tally,
+        rssMb(system.ingest.child.pid),
+        `refused ${Object.values(refused).filter((s) => s === 401 || s === 403).length}/${Object.keys(refused).length}; secrets in logs ${leaks.length}`,
+      ),
+      refused,
+      leaks: leaks.length,
+    } as Row & { refused: Record<string, number>; leaks: number };
+  } finally {
+    await system.stop();
+  }
+}
+
+/** 6. Sustained mixed load at ingest with 1 % duplicates. */
+export async function load(scale: Scale): Promise<Row & { p99: number; errors: number }> {
+  const system = await RelaySystem.start({
+    workers: 0,
+    limits: FAST_LIMITS,
+    ingestEnv: { LOG_LEVEL: 'warn' },
+  });
+  try {
+    const dir = join(REPO_ROOT, '..', 'shared', 'fixtures', 'popbill');
+    const fixtures = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map(
+        (f) =>
+          JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
+            headers: Record<string, string>;
+            body: object;
+          },
+      );
+    let sequence = 0;
+    const sampler = rssSampler(system.ingest.child.pid);
+    const result = await autocannon({
+      url: `${system.ingestUrl}/webhooks/popbill`,
+      connections: 50,
+      overallRate: scale.loadRate,
+      duration: scale.loadSeconds,
+      method: 'POST',
+      requests: [
+        {
+          setupRequest: (request) => {
+            const n = sequence++;
+            const fixture = fixtures[n % fixtures.length];
+            // Every 100th request re-sends the previous event, as a Popbill retry would.
+            const mid = n % 100 === 99 ? `load-${n - 1}` : `load-${n}`;
+            return {
+              ...request,
+              headers: { ...fixture.headers, 'Pb-Webhook-MID': mid },
+              body: JSON.stringify(fixture.body),
+            };
+          },
+        },
+      ],
+    });
+    const stored = await system.queue.count();
+    return {
+      scenario: `6 load ${scale.loadRate} req/s × ${scale.loadSeconds} s`,
+      sent: result.requests.total,
+      acked: result['2xx'],
+      answered503: 0,
+      delivered: 0,
+      lost: 0,
+      duplicates: 0,
+      answered5xx: result['5xx'],
+      peakRssMb: Math.round(sampler.stop()),
+      notes: `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms; errors ${result.errors + result.timeouts}; non-2xx ${result.non2xx}; jobs stored ${stored}; achieved ${Math.round(result.requests.average)} req/s`,
+      p99: result.latency.p99,
+      errors: result.errors + result.timeouts + result.non2xx,
+    };
+  } finally {
+    await system.stop();
+  }
+}
+
+/** Prints straight to stdout: jest would otherwise wrap every console line. */
+export function printTable(rows: Row[], out = new Console(process.stdout)): void {
+  out.log('\nreliability:');
+  out.table(
+    rows.map((r) => ({
+      scenario: r.scenario,
+      sent: r.sent,
+      'acked (200 OK)': r.acked,
+      '503': r.answered503,
+      delivered: r.delivered,
+      lost: r.lost,
+      duplicates: r.duplicates,
+      '5xx': r.answered5xx,
+      'peak RSS MB': r.peakRssMb,
+    })),
+  );
+  for (const r of rows) out.log(`${r.scenario}: ${r.notes}`);
+}

@@ -205,6 +205,16 @@ describe('POST /webhooks/popbill', () => {
         /charset euc-kr/,
       ],
       [
+        'deeply nested JSON without a MID',
+        () =>
+          ingest.post(`{"x":${'['.repeat(20_000)}1${']'.repeat(20_000)}}`, {
+            'pb-webhook-type': 'HT.TAXINVOICEXML',
+          }),
+        400,
+        'too_deep',
+        /nested deeper than 32/,
+      ],
+      [
         'broken JSON',
         () => ingest.post('{"eventType": "Issue",', issue.headers),
         400,

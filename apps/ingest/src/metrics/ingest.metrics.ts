@@ -10,6 +10,7 @@ export type RejectReason =
   | 'forbidden_key'
   | 'body_too_large'
   | 'not_an_object'
+  | 'too_deep'
   | 'missing_header'
   | 'validation';
 

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkPopbillEvent, checkWebhookType } from './popbill-event.validator';
+import { checkPopbillEvent, checkWebhookType, nestsDeeperThan } from './popbill-event.validator';
 
 const dir = join(__dirname, '..', '..', '..', '..', '..', 'shared', 'fixtures', 'popbill');
 const fixtures = readdirSync(dir)
@@ -107,4 +107,15 @@ describe('checkWebhookType', () => {
       expect(checkWebhookType(type)).toMatch(/Pb-Webhook-Type/);
     },
   );
+});
+
+describe('nestsDeeperThan', () => {
+  it('measures arrays and objects alike, leaves scalars at depth 0', () => {
+    expect(nestsDeeperThan('text', 0)).toBe(false);
+    expect(nestsDeeperThan({ a: [1] }, 2)).toBe(false);
+    expect(nestsDeeperThan({ a: [{}] }, 2)).toBe(true);
+  });
+  it('walks a 100,000-level body without overflowing the stack', () => {
+    expect(nestsDeeperThan(JSON.parse('['.repeat(100_000) + ']'.repeat(100_000)), 32)).toBe(true);
+  });
 });

@@ -36,6 +36,21 @@ function toFieldErrors(errors: ValidationError[]): FieldError[] {
   }));
 }
 
+/** Deeper bodies are refused: nothing Popbill sends nests, and walking them recursively would overflow. */
+export const MAX_BODY_DEPTH = 32;
+
+/** True when arrays/objects nest deeper than `max`; iterative, so a hostile body cannot overflow it. */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Checks the Pb-Webhook-Type header's shape; any well-formed value is accepted. */
 export function checkWebhookType(type: string | undefined): string | null {
   if (type === undefined || type === '') return 'Pb-Webhook-Type header is required';

@@ -16,12 +16,17 @@ import { ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/
 import type { JsonObject, PopbillEventJob } from '@app/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { INGEST_CONFIG, IngestConfig } from '../ingest.config';
-import { IngestMetrics } from '../metrics/ingest.metrics';
+import { IngestMetrics, RejectReason } from '../metrics/ingest.metrics';
 import { eventIdFor } from './event-id';
 import { PopbillAuthGuard } from './popbill-auth.guard';
 import { TaxinvoiceStateEventDto } from './popbill-event.dto';
 import { PopbillEventProducer, QueueUnavailableError } from './popbill-event.producer';
-import { checkPopbillEvent, checkWebhookType } from './popbill-event.validator';
+import {
+  checkPopbillEvent,
+  checkWebhookType,
+  MAX_BODY_DEPTH,
+  nestsDeeperThan,
+} from './popbill-event.validator';
 
 const MAX_MID_LENGTH = 200;
 
@@ -119,6 +124,10 @@ export class PopbillWebhookController {
       this.reject('not_an_object');
       throw new BadRequestException('the body must be a JSON object');
     }
+    if (nestsDeeperThan(body, MAX_BODY_DEPTH)) {
+      this.reject('too_deep');
+      throw new BadRequestException(`the body is nested deeper than ${MAX_BODY_DEPTH} levels`);
+    }
     const headers = request.headers;
     const webhookType = headerText(headers['pb-webhook-type']);
     const typeProblem = checkWebhookType(webhookType);
@@ -171,9 +180,7 @@ export class PopbillWebhookController {
     };
   }
 
-  private reject(
-    reason: 'unsupported_media_type' | 'not_an_object' | 'missing_header' | 'validation',
-  ): void {
+  private reject(reason: RejectReason): void {
     this.metrics.rejected.inc({ reason });
   }
 }

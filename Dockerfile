@@ -6,7 +6,9 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# npm install keeps the versions of package-lock.json; npm ci refuses a lock that lists only
+# the linux builds of optional native packages.
+RUN npm install --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json nest-cli.json ./
 COPY libs libs
 COPY apps apps

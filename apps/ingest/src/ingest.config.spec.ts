@@ -1,4 +1,5 @@
-import { ConfigError, loadIngestConfig, parseAllowedIps } from './ingest.config';
+import { ConfigError } from '@app/contracts';
+import { loadIngestConfig, parseAllowedIps } from './ingest.config';
 
 describe('loadIngestConfig', () => {
   it('has working defaults', () => {

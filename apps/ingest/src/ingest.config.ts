@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import {
+  ConfigError,
   DEFAULT_QUEUE_PREFIX,
   isHashTagged,
   redisSettingsFromEnv,
@@ -34,13 +35,6 @@ export interface IngestConfig {
 export const INGEST_CONFIG = Symbol('INGEST_CONFIG');
 /** The one ioredis client of ingest, shared by the queue, the dedupe probe and readiness. */
 export const INGEST_REDIS = Symbol('INGEST_REDIS');
-
-export class ConfigError extends Error {
-  constructor(variable: string, problem: string) {
-    super(`Invalid environment variable ${variable}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
 
 type Env = Record<string, string | undefined>;
 

@@ -1,7 +1,8 @@
 import { redactRedisUrl } from '@app/contracts';
 import { Logger } from '@nestjs/common';
 import { createIngestApp } from './ingest.app';
-import { ConfigError, loadIngestConfig } from './ingest.config';
+import { ConfigError } from '@app/contracts';
+import { loadIngestConfig } from './ingest.config';
 
 async function bootstrap(): Promise<void> {
   let config;

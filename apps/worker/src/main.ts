@@ -1,7 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { ConfigError, loadWorkerConfig } from './worker.config';
+import { ConfigError } from '@app/contracts';
+import { loadWorkerConfig } from './worker.config';
 import { WorkerModule } from './worker.module';
 
 async function bootstrap(): Promise<void> {

@@ -12,6 +12,7 @@ import {
   validateSync,
 } from 'class-validator';
 import {
+  ConfigError,
   createRedisClient,
   DEFAULT_QUEUE_PREFIX,
   isHashTagged,
@@ -55,13 +56,6 @@ export interface WorkerConfig {
   adminToken: string | null;
   /** Folding many events into one message when a destination's backlog outgrows its quota. */
   digest: DigestSettings;
-}
-
-export class ConfigError extends Error {
-  constructor(variable: string, problem: string) {
-    super(`Invalid environment variable ${variable}: ${problem}`);
-    this.name = 'ConfigError';
-  }
 }
 
 const URL_PATTERN = /^https?:\/\/\S+$/;

@@ -1,3 +1,4 @@
 export * from './relay-queue';
 export * from './popbill-event.job';
 export * from './redis-connection';
+export * from './config-error';

@@ -1,6 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkPopbillEvent, checkWebhookType, nestsDeeperThan } from './popbill-event.validator';
+import { validateSync } from 'class-validator';
+import { EVENT_DTOS } from './popbill-event.dto';
+import {
+  checkPopbillEvent,
+  checkWebhookType,
+  compileAcceptor,
+  nestsDeeperThan,
+} from './popbill-event.validator';
 
 const dir = join(__dirname, '..', '..', '..', '..', '..', 'shared', 'fixtures', 'popbill');
 const fixtures = readdirSync(dir)
@@ -91,6 +98,40 @@ describe('checkPopbillEvent', () => {
     );
     checkPopbillEvent('TAXINVOICE.STATE', { ...issue, ...body });
     expect(({} as { polluted?: number }).polluted).toBeUndefined();
+  });
+});
+
+describe('compileAcceptor', () => {
+  const ODD_VALUES = [undefined, null, '', 'x', 'x'.repeat(70), 0, 300, '300', 300.5, true, [], {}];
+  const ODD_VALUES_DT = ['20261110093012', '2026111009301', '20261110', '2026-11-10'];
+
+  // Every modelled field of every fixture, replaced by each odd value, alone and with eventType
+  // switched: the fast check must never say yes where class-validator says no, nor the reverse.
+  it.each(Object.entries(EVENT_DTOS))('agrees with validateSync on %s', (type, Dto) => {
+    const accepts = compileAcceptor(Dto)!;
+    expect(accepts).not.toBeNull();
+    const bodies = fixtures.filter((f) => f.headers['Pb-Webhook-Type'] === type).map((f) => f.body);
+    const fields = Object.keys(new Dto()).concat(
+      ...bodies.map((body) => Object.keys(body)),
+      'ntsConfirmNum',
+      'ntssendErrCode',
+      'invoiceNum',
+      'tradeDate',
+    );
+    let compared = 0;
+    for (const body of bodies) {
+      for (const eventType of [body.eventType, 'Issue', 'CLOSEDOWN']) {
+        for (const field of new Set(fields)) {
+          for (const value of [...ODD_VALUES, ...ODD_VALUES_DT]) {
+            const dto = Object.assign(new Dto(), { ...body, eventType, [field]: value });
+            const valid = validateSync(dto).length === 0;
+            expect([field, value, accepts(dto as never)]).toEqual([field, value, valid]);
+            compared++;
+          }
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(200);
   });
 });
 

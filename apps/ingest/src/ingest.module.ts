@@ -15,9 +15,10 @@ import { LoggerModule } from 'nestjs-pino';
 import { HealthController } from './health/health.controller';
 import { INGEST_CONFIG, INGEST_REDIS, IngestConfig } from './ingest.config';
 import { MetricsModule } from './metrics/metrics.module';
-import { PopbillAuthGuard } from './webhooks/popbill-auth.guard';
+import type { Logger as PinoLogger } from 'pino';
+import { PopbillAuth } from './webhooks/popbill-auth';
 import { PopbillEventProducer } from './webhooks/popbill-event.producer';
-import { PopbillWebhookController } from './webhooks/popbill-webhook.controller';
+import { PopbillWebhookRoute } from './webhooks/popbill-webhook.route';
 
 /**
  * Fails fast while Redis is away (no offline queue: an unstored event must get a 503 at once,
@@ -84,15 +85,18 @@ class IngestCoreModule implements OnApplicationBootstrap, OnApplicationShutdown 
 
 @Module({})
 export class IngestModule {
-  static forRoot(config: IngestConfig): DynamicModule {
+  /** `logger` is Fastify's root pino logger, so Nest's own lines share its level and redaction. */
+  static forRoot(config: IngestConfig, logger: PinoLogger): DynamicModule {
     return {
       module: IngestModule,
       imports: [
         IngestCoreModule.forRoot(config),
         LoggerModule.forRoot({
-          pinoHttp: { level: config.logLevel },
-          // Fastify's own pino logger (configured in main.ts) logs each request's id and bindings.
+          pinoHttp: { logger },
           useExisting: true,
+          // No per-request middleware: its AsyncLocalStorage slows every promise on Node 20.
+          // Request lines go through Fastify's request.log, which carries the request id.
+          forRoutes: [],
         }),
         MetricsModule,
         BullModule.forRootAsync({
@@ -101,8 +105,8 @@ export class IngestModule {
         }),
         BullModule.registerQueue({ name: RELAY_QUEUE }),
       ],
-      controllers: [PopbillWebhookController, HealthController],
-      providers: [PopbillEventProducer, PopbillAuthGuard],
+      controllers: [HealthController],
+      providers: [PopbillEventProducer, PopbillAuth, PopbillWebhookRoute],
     };
   }
 }

@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   DEAD_LETTER_STATE,
   DELIVER_EVENT_JOB,
@@ -23,33 +23,13 @@ export class QueueUnavailableError extends Error {
   }
 }
 
-/** What Redis held for an event id just before it was added: decides the dedupe outcome. */
-enum Seen {
-  New = 0,
-  Stored = 1,
-  DeadLetter = 2,
-}
-
-/** Runs on the queue's own connection, just ahead of the add, so both travel in one round trip. */
-const PROBE_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 2 end
-  return 1
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then return 1 end
-return 0`;
-
-type ProbeClient = Redis & {
-  relayProbe(jobKey: string, dedupeKey: string, deadLetterKey: string, id: string): Promise<number>;
-};
-
 /**
  * Stores each webhook once. The job id is the event id (BullMQ refuses a second job with it) and
  * BullMQ's deduplication key keeps refusing it for the dedupe window after the job itself is
  * removed; both are written by the one atomic add.
  */
 @Injectable()
-export class PopbillEventProducer implements OnModuleInit {
+export class PopbillEventProducer {
   private readonly logger = new Logger(PopbillEventProducer.name);
 
   constructor(
@@ -59,35 +39,24 @@ export class PopbillEventProducer implements OnModuleInit {
     @Inject(INGEST_REDIS) private readonly redis: Redis,
   ) {}
 
-  onModuleInit(): void {
-    if (!('relayProbe' in this.redis)) {
-      this.redis.defineCommand('relayProbe', { numberOfKeys: 3, lua: PROBE_LUA });
-    }
-  }
-
   async enqueue(job: PopbillEventJob): Promise<EnqueueOutcome> {
     const stopTimer = this.metrics.enqueueDuration.startTimer();
-    const client = this.redis as ProbeClient;
     const id = job.eventId;
-    const probe = client.relayProbe(
-      this.queue.toKey(id),
-      this.queue.toKey(`de:${id}`),
-      this.queue.toKey(DEAD_LETTER_STATE),
-      id,
-    );
+    // Sent ahead of the add in the same write (auto-pipelining), so it sees what was there before.
+    const probe = this.redis.exists(this.queue.toKey(id), this.queue.toKey(`de:${id}`));
     const add = this.queue.add(DELIVER_EVENT_JOB, job, {
       ...RELAY_JOB_OPTIONS,
       jobId: id,
       deduplication: { id, ttl: this.config.dedupeWindowMs },
     });
-    let seen: Seen;
+    let seen: number;
     try {
-      const [probed] = await withTimeout(
+      const [existing] = await withTimeout(
         Promise.all([probe, add]),
         this.config.enqueueTimeoutMs,
         `no answer from Redis within ${this.config.enqueueTimeoutMs} ms`,
       );
-      seen = probed;
+      seen = existing;
     } catch (error) {
       probe.catch(() => undefined);
       add.catch(() => undefined);
@@ -96,11 +65,11 @@ export class PopbillEventProducer implements OnModuleInit {
       stopTimer();
     }
     const type = typeLabel(job.webhookType);
-    if (seen === Seen.New) {
+    if (seen === 0) {
       this.metrics.accepted.inc({ type });
       return 'accepted';
     }
-    if (seen === Seen.DeadLetter && (await this.revive(id))) {
+    if (await this.revive(id)) {
       this.metrics.revived.inc({ type });
       return 'revived';
     }
@@ -111,6 +80,12 @@ export class PopbillEventProducer implements OnModuleInit {
   /** A resend of a dead-lettered event puts that job back to work with fresh attempts. */
   private async revive(id: string): Promise<boolean> {
     try {
+      const deadLetter = await withTimeout(
+        this.redis.zscore(this.queue.toKey(DEAD_LETTER_STATE), id),
+        this.config.enqueueTimeoutMs,
+        'dead-letter check timed out',
+      );
+      if (deadLetter === null) return false;
       const existing = await withTimeout(
         this.queue.getJob(id),
         this.config.enqueueTimeoutMs,
@@ -139,9 +114,17 @@ export class PopbillEventProducer implements OnModuleInit {
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

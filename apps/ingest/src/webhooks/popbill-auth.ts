@@ -1,17 +1,10 @@
-import {
-  CanActivate,
-  ExecutionContext,
-  ForbiddenException,
-  Inject,
-  Injectable,
-  Logger,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { INGEST_CONFIG, IngestConfig } from '../ingest.config';
 import { IngestMetrics } from '../metrics/ingest.metrics';
+import { WebhookRejection } from './webhook-rejection';
 
 /** Equal-length digests, so the comparison time says nothing about the secret. */
 export function secretEquals(given: string, expected: string): boolean {
@@ -27,11 +20,11 @@ export function normalizeIp(ip: string): { address: string; type: 'ipv4' | 'ipv6
 
 /**
  * Source allowlist first (403), then credentials (401): with both Basic and an API key set,
- * either one is enough, since Popbill sends only the one its settings name.
+ * either one is enough, since Popbill sends only the one its settings name. Runs before the
+ * body is read, so a refused caller costs no parsing.
  */
 @Injectable()
-export class PopbillAuthGuard implements CanActivate {
-  private readonly logger = new Logger(PopbillAuthGuard.name);
+export class PopbillAuth {
   private readonly expectedBasic: string | null;
 
   constructor(
@@ -44,21 +37,40 @@ export class PopbillAuthGuard implements CanActivate {
       : null;
   }
 
-  canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+  /** False when no credentials and no allowlist are configured: every caller is let in. */
+  get enabled(): boolean {
+    return this.config.allowedIps !== null || this.expectedBasic !== null || !!this.config.apiKey;
+  }
+
+  /** Answers a refused request itself; resolves true when the request may go on. */
+  admit(request: FastifyRequest, reply: FastifyReply): boolean {
+    const rejection = this.check(request);
+    if (!rejection) return true;
+    this.metrics.rejected.inc({ reason: rejection.reason! });
+    if (rejection.status === 401 && this.expectedBasic) {
+      reply.header('WWW-Authenticate', 'Basic realm="popbill-webhooks"');
+    }
+    rejection.send(reply);
+    return false;
+  }
+
+  private check(request: FastifyRequest): WebhookRejection | null {
     const { allowedIps, apiKey } = this.config;
     if (allowedIps) {
       const { address, type } = normalizeIp(request.ip);
       if (!allowedIps.check(address, type)) {
-        this.metrics.rejected.inc({ reason: 'forbidden_source' });
-        this.logger.warn(
+        request.log.warn(
           { ip: request.ip },
           'webhook rejected: source address not in POPBILL_ALLOWED_IPS',
         );
-        throw new ForbiddenException(`source address ${request.ip} is not allowed`);
+        return new WebhookRejection(
+          403,
+          'forbidden_source',
+          `source address ${request.ip} is not allowed`,
+        );
       }
     }
-    if (!this.expectedBasic && !apiKey) return true;
+    if (!this.expectedBasic && !apiKey) return null;
     const authorization = request.headers.authorization;
     const givenKey = request.headers['x-api-key'];
     const basicOk =
@@ -66,15 +78,8 @@ export class PopbillAuthGuard implements CanActivate {
       typeof authorization === 'string' &&
       secretEquals(authorization, this.expectedBasic);
     const keyOk = apiKey !== null && typeof givenKey === 'string' && secretEquals(givenKey, apiKey);
-    if (basicOk || keyOk) return true;
-    this.metrics.rejected.inc({ reason: 'unauthorized' });
-    if (this.expectedBasic) {
-      context
-        .switchToHttp()
-        .getResponse<FastifyReply>()
-        .header('WWW-Authenticate', 'Basic realm="popbill-webhooks"');
-    }
-    this.logger.warn(
+    if (basicOk || keyOk) return null;
+    request.log.warn(
       {
         ip: request.ip,
         basicGiven: authorization !== undefined,
@@ -82,6 +87,10 @@ export class PopbillAuthGuard implements CanActivate {
       },
       'webhook rejected: missing or wrong credentials',
     );
-    throw new UnauthorizedException('missing or wrong credentials (HTTP Basic or X-Api-Key)');
+    return new WebhookRejection(
+      401,
+      'unauthorized',
+      'missing or wrong credentials (HTTP Basic or X-Api-Key)',
+    );
   }
 }

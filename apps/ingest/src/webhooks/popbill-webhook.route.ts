@@ -1,0 +1,204 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { JsonObject, PopbillEventJob } from '@app/contracts';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { INGEST_CONFIG, IngestConfig } from '../ingest.config';
+import { IngestMetrics, RejectReason } from '../metrics/ingest.metrics';
+import { eventIdFor } from './event-id';
+import { PopbillAuth } from './popbill-auth';
+import { PopbillEventProducer, QueueUnavailableError } from './popbill-event.producer';
+import {
+  checkPopbillEvent,
+  checkWebhookType,
+  MAX_BODY_DEPTH,
+  nestsDeeperThan,
+} from './popbill-event.validator';
+import { WebhookRejection } from './webhook-rejection';
+
+export const WEBHOOK_PATH = '/webhooks/popbill';
+
+const MAX_MID_LENGTH = 200;
+
+/** Fastify's own body-parser errors, answered before the handler runs. */
+const PARSER_REJECTIONS: Record<string, RejectReason> = {
+  RELAY_FORBIDDEN_KEY: 'forbidden_key',
+  RELAY_INVALID_JSON: 'invalid_json',
+  RELAY_UNSUPPORTED_CHARSET: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+};
+
+function parserRejection(error: FastifyError): RejectReason | null {
+  if (error.code && PARSER_REJECTIONS[error.code]) return PARSER_REJECTIONS[error.code];
+  if (error.statusCode === 413) return 'body_too_large';
+  if (error.statusCode === 415) return 'unsupported_media_type';
+  if (error.statusCode === 400) return 'invalid_json';
+  return null;
+}
+
+const headerText = (value: string | string[] | undefined) =>
+  Array.isArray(value) ? value[0] : value;
+
+/** Popbill's headers as they arrived; credentials never start with "pb-", so none are kept. */
+function popbillHeaders(headers: FastifyRequest['headers']): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith('pb-') && value !== undefined) kept[name] = headerText(value) ?? '';
+  }
+  return kept;
+}
+
+/**
+ * POST /webhooks/popbill, registered on Fastify directly rather than as a Nest controller: the
+ * Nest router, its middleware engine and nestjs-pino's per-request AsyncLocalStorage cost more
+ * than everything else this route does (bench:ingest). Nest still builds and wires it.
+ */
+@Injectable()
+export class PopbillWebhookRoute {
+  constructor(
+    private readonly producer: PopbillEventProducer,
+    private readonly metrics: IngestMetrics,
+    private readonly auth: PopbillAuth,
+    @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
+  ) {}
+
+  register(fastify: FastifyInstance): void {
+    const { metrics, auth } = this;
+    fastify.route({
+      method: 'POST',
+      url: WEBHOOK_PATH,
+      onRequest: (request, reply, done) => {
+        metrics.received.inc();
+        if (!auth.enabled || auth.admit(request, reply)) done();
+      },
+      onError: (request, _reply, error, done) => {
+        const reason = parserRejection(error);
+        if (reason) {
+          metrics.rejected.inc({ reason });
+          request.log.warn(
+            { reason, mid: request.headers['pb-webhook-mid'] },
+            `webhook rejected: ${error.message}`,
+          );
+        }
+        done();
+      },
+      handler: (request, reply) => this.receive(request, reply),
+    });
+  }
+
+  /** Acknowledges only once the event is stored; every other outcome makes Popbill resend. */
+  async receive(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const job = this.toJob(request);
+    if (job instanceof WebhookRejection) {
+      if (job.reason) this.metrics.rejected.inc({ reason: job.reason });
+      return job.send(reply);
+    }
+    let outcome;
+    try {
+      outcome = await this.producer.enqueue(job);
+    } catch (error) {
+      if (!(error instanceof QueueUnavailableError)) throw error;
+      this.metrics.unavailable.inc();
+      request.log.error(
+        { eventId: job.eventId, err: error.message },
+        'webhook not stored: answering 503 so Popbill resends',
+      );
+      return new WebhookRejection(
+        503,
+        null,
+        'the event could not be stored right now; retry later',
+      ).send(reply);
+    }
+    request.log.info(
+      {
+        eventId: job.eventId,
+        webhookType: job.webhookType,
+        eventType: job.eventType,
+        outcome,
+        ...(job.flags.length > 0 && { flags: job.flags }),
+      },
+      `webhook ${outcome}`,
+    );
+    if (this.config.ackFormat === 'json') return reply.send({ result: 'OK' });
+    return reply.type('text/plain; charset=utf-8').send('OK');
+  }
+
+  private toJob(request: FastifyRequest): PopbillEventJob | WebhookRejection {
+    const body = request.body;
+    if (body === undefined) {
+      return new WebhookRejection(
+        415,
+        'unsupported_media_type',
+        'Content-Type must be application/json',
+      );
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      return new WebhookRejection(400, 'not_an_object', 'the body must be a JSON object');
+    }
+    if (nestsDeeperThan(body, MAX_BODY_DEPTH)) {
+      return new WebhookRejection(
+        400,
+        'too_deep',
+        `the body is nested deeper than ${MAX_BODY_DEPTH} levels`,
+      );
+    }
+    const headers = request.headers;
+    const webhookType = headerText(headers['pb-webhook-type']);
+    const typeProblem = checkWebhookType(webhookType);
+    if (typeProblem || webhookType === undefined) {
+      return new WebhookRejection(
+        400,
+        'missing_header',
+        typeProblem ?? 'Pb-Webhook-Type is required',
+      );
+    }
+    const mid = headerText(headers['pb-webhook-mid']);
+    if (mid !== undefined && mid.length > MAX_MID_LENGTH) {
+      return new WebhookRejection(
+        400,
+        'missing_header',
+        `Pb-Webhook-MID is longer than ${MAX_MID_LENGTH} characters`,
+      );
+    }
+    const event = body as JsonObject;
+    const check = checkPopbillEvent(
+      webhookType,
+      event,
+      headerText(headers['pb-webhook-eventtype']),
+    );
+    if (!check.ok) {
+      request.log.warn(
+        { mid, webhookType, errors: check.errors },
+        'webhook rejected: invalid fields',
+      );
+      return new WebhookRejection(
+        400,
+        'validation',
+        `invalid ${webhookType} event: ${check.errors.map((e) => e.field).join(', ')}`,
+        { errors: check.errors },
+      );
+    }
+    for (const flag of check.flags) this.metrics.flagged.inc({ flag });
+    if (check.flags.includes('unknown-event-type')) {
+      request.log.warn(
+        { mid, webhookType, eventType: check.eventType },
+        'accepting webhook with an unknown eventType',
+      );
+    }
+    return {
+      v: 1,
+      ...eventIdFor(webhookType, mid, event),
+      webhookType,
+      corpNum: headerText(headers['pb-webhook-corpnum']) || check.corpNum,
+      eventType: check.eventType,
+      receivedAt: new Date().toISOString(),
+      requestId: String(request.id),
+      headers: popbillHeaders(headers),
+      body: event,
+      flags: check.flags,
+    };
+  }
+}

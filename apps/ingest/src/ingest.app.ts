@@ -23,6 +23,12 @@ export const REDACTED_PATHS = [
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/** A hop count means "trust the n nearest proxies"; Fastify's types take that as a function. */
+function trustedProxies(setting: IngestConfig['trustProxy']) {
+  if (typeof setting !== 'number') return setting;
+  return (_address: string, hop: number) => hop < setting;
+}
+
 export async function createIngestApp(config: IngestConfig): Promise<NestFastifyApplication> {
   // Lines are written in batches of 4 KB, and at least every 200 ms, instead of one syscall
   // each; pino flushes what is left when the process exits.
@@ -44,7 +50,7 @@ export async function createIngestApp(config: IngestConfig): Promise<NestFastify
   );
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: trustedProxies(config.trustProxy),
     // No Nest middleware is used (see IngestModule), so its engine is not run on each request.
     skipMiddie: true,
     // Accepted, duplicate and rejected webhooks are logged once each, with their ids, by our code.

@@ -88,6 +88,25 @@ describe('POPBILL_ALLOWED_IPS', () => {
       await ingest.close();
     }
   });
+
+  it('with TRUST_PROXY as a hop count, trusts only that many proxies', async () => {
+    const ingest = await startIngest({ POPBILL_ALLOWED_IPS: '203.0.113.0/24', TRUST_PROXY: '1' });
+    try {
+      const viaOneProxy = await ingest.post(issue.body, {
+        ...withMid('hop-ok'),
+        'x-forwarded-for': '203.0.113.9',
+      });
+      expect(viaOneProxy.status).toBe(200);
+      const spoofed = await ingest.post(issue.body, {
+        ...withMid('hop-spoofed'),
+        'x-forwarded-for': '203.0.113.9, 198.51.100.7',
+      });
+      expect(spoofed.status).toBe(403);
+      expect((await errorBody(spoofed)).message).toContain('198.51.100.7');
+    } finally {
+      await ingest.close();
+    }
+  });
 });
 
 describe('when Redis goes away', () => {

@@ -45,10 +45,24 @@ const headerText = (value: string | string[] | undefined) =>
 /** Popbill's headers as they arrived; credentials never start with "pb-", so none are kept. */
 function popbillHeaders(headers: FastifyRequest['headers']): Record<string, string> {
   const kept: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (name.startsWith('pb-') && value !== undefined) kept[name] = headerText(value) ?? '';
   }
   return kept;
+}
+
+let stampedAt = 0;
+let stamp = '';
+
+/** The current time as ISO-8601; formatting costs ~2 µs, so each millisecond is formatted once. */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== stampedAt) {
+    stampedAt = now;
+    stamp = new Date(now).toISOString();
+  }
+  return stamp;
 }
 
 /**
@@ -194,7 +208,7 @@ export class PopbillWebhookRoute {
       webhookType,
       corpNum: headerText(headers['pb-webhook-corpnum']) || check.corpNum,
       eventType: check.eventType,
-      receivedAt: new Date().toISOString(),
+      receivedAt: isoNow(),
       requestId: String(request.id),
       headers: popbillHeaders(headers),
       body: event,

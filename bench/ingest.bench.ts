@@ -1,7 +1,8 @@
 /**
  * npm run bench:ingest — the built ingest service against a bare Fastify + queue.add server,
  * interleaved in one run on a private Redis: autocannon, 50 connections, warm-up, then timed
- * rounds. Prints req/s, p50/p99 latency, peak RSS and the ingest/bare ratios.
+ * rounds. Prints req/s, p50/p99 latency, peak RSS, server CPU per request and the ingest/bare
+ * ratios.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,6 +17,8 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+/** USER_HZ: the unit of /proc/<pid>/stat CPU times, 100 on every Linux. */
+const CLOCK_TICKS = 100;
 
 const fixture = JSON.parse(
   readFileSync(
@@ -44,6 +47,14 @@ interface Sample {
   errors: number;
   non2xx: number;
   rssMb: number;
+  cpuPerRequest: number;
+}
+
+/** User + system CPU time of a process so far, in microseconds. */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime are fields 14 and 15 of stat, counted from the state field (3) here.
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
 }
 
 function rssMb(pid: number): number {
@@ -103,7 +114,9 @@ async function measure(target: Target, redisUrl: string, round: number): Promise
     await load(url, WARMUP_S);
     let peakRss = 0;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(child.pid!))), 200);
+    const cpuBefore = cpuMicros(child.pid!);
     const result = await load(url, DURATION_S);
+    const cpuUsed = cpuMicros(child.pid!) - cpuBefore;
     clearInterval(sampler);
     return {
       name: target.name,
@@ -114,6 +127,7 @@ async function measure(target: Target, redisUrl: string, round: number): Promise
       errors: result.errors + result.timeouts,
       non2xx: result.non2xx,
       rssMb: peakRss,
+      cpuPerRequest: cpuUsed / Math.max(1, result.requests.total),
     };
   } finally {
     child.kill('SIGTERM');
@@ -155,6 +169,7 @@ async function main(): Promise<void> {
       'non-2xx': s.non2xx,
       errors: s.errors,
       'peak RSS MB': Math.round(s.rssMb),
+      'CPU µs/req': Math.round(s.cpuPerRequest),
     })),
   );
   const of = (name: string) => samples.filter((s) => s.name === name);
@@ -163,6 +178,7 @@ async function main(): Promise<void> {
     p50: mean(of(name).map((s) => s.p50)),
     p99: mean(of(name).map((s) => s.p99)),
     rss: Math.max(...of(name).map((s) => s.rssMb)),
+    cpu: mean(of(name).map((s) => s.cpuPerRequest)),
   });
   const ingest = summary('ingest');
   const bare = summary('bare');
@@ -173,6 +189,7 @@ async function main(): Promise<void> {
       'p50 ms': bare.p50.toFixed(1),
       'p99 ms': bare.p99.toFixed(1),
       'peak RSS MB': Math.round(bare.rss),
+      'CPU µs/req': Math.round(bare.cpu),
     },
     {
       server: 'ingest',
@@ -180,6 +197,7 @@ async function main(): Promise<void> {
       'p50 ms': ingest.p50.toFixed(1),
       'p99 ms': ingest.p99.toFixed(1),
       'peak RSS MB': Math.round(ingest.rss),
+      'CPU µs/req': Math.round(ingest.cpu),
     },
     {
       server: 'ingest / bare',
@@ -187,6 +205,7 @@ async function main(): Promise<void> {
       'p50 ms': (ingest.p50 / bare.p50).toFixed(2),
       'p99 ms': (ingest.p99 / bare.p99).toFixed(2),
       'peak RSS MB': (ingest.rss / bare.rss).toFixed(2),
+      'CPU µs/req': (ingest.cpu / bare.cpu).toFixed(2),
     },
   ]);
   const ratioOk = ingest.rps / bare.rps >= 0.9;

@@ -26,6 +26,8 @@ export function normalizeIp(ip: string): { address: string; type: 'ipv4' | 'ipv6
 @Injectable()
 export class PopbillAuth {
   private readonly expectedBasic: string | null;
+  /** False when no credentials and no allowlist are configured: every caller is let in. */
+  readonly enabled: boolean;
 
   constructor(
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
@@ -35,11 +37,7 @@ export class PopbillAuth {
     this.expectedBasic = basic
       ? `Basic ${Buffer.from(`${basic.user}:${basic.password}`).toString('base64')}`
       : null;
-  }
-
-  /** False when no credentials and no allowlist are configured: every caller is let in. */
-  get enabled(): boolean {
-    return this.config.allowedIps !== null || this.expectedBasic !== null || !!this.config.apiKey;
+    this.enabled = config.allowedIps !== null || this.expectedBasic !== null || !!config.apiKey;
   }
 
   /** Answers a refused request itself; resolves true when the request may go on. */

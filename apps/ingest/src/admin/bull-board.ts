@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
@@ -7,25 +6,24 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IngestConfig } from '../ingest.config';
+import { secretEquals } from '../webhooks/popbill-auth';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
-/** Compares digests, so neither the length nor the content of a guess leaks through timing. */
+/** Checks a Basic Authorization header against the board's credentials in constant time. */
 export function basicAuthMatches(
   header: string | undefined,
   credentials: { user: string; password: string },
 ): boolean {
   const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header?.trim() ?? '');
   const given = match ? Buffer.from(match[1], 'base64').toString('utf8') : '';
-  return timingSafeEqual(digest(given), digest(`${credentials.user}:${credentials.password}`));
+  return secretEquals(given, `${credentials.user}:${credentials.password}`);
 }
 
 /**
- * Serves Bull Board at /admin/queues behind its own Basic auth (Nest guards do not see these
- * Fastify routes). Not mounted without BULL_BOARD_USER and BULL_BOARD_PASSWORD. It reads the
- * queue through its own Redis connection, so a busy board never queues behind webhook writes.
+ * Serves Bull Board at /admin/queues behind its own Basic auth. Not mounted without
+ * BULL_BOARD_USER and BULL_BOARD_PASSWORD. It reads the queue through its own Redis connection,
+ * so a busy board never queues behind webhook writes.
  */
 export async function mountBullBoard(
   app: NestFastifyApplication,

@@ -6,6 +6,7 @@
  * same requests mean at the real 60/1m,500/10m.
  */
 import { performance } from 'node:perf_hooks';
+import { printRows, runBench } from './support';
 import { waitFor } from '../test/support/process';
 import { messagesWithin } from '../apps/worker/src/digest/digest-policy';
 import {
@@ -98,15 +99,10 @@ async function main(): Promise<void> {
       ],
       ['at real quota: requests a 12 min target allows', String(messagesWithin(12 * 60_000, real))],
     ];
-    const width = Math.max(...rows.map(([k]) => k.length));
-    console.log('\nburst benchmark (JANDI stand-in, JANDI quotas scaled in time)');
-    for (const [key, value] of rows) console.log(`  ${key.padEnd(width)}  ${value}`);
+    printRows('burst benchmark (JANDI stand-in, JANDI quotas scaled in time)', rows);
   } finally {
     await harness.close();
   }
 }
 
-main().catch((error: Error) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

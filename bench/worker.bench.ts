@@ -4,6 +4,7 @@
  * 429s, worst sliding windows). Phase 2: traffic below quota (end-to-end lag).
  */
 import { performance } from 'node:perf_hooks';
+import { printRows, runBench } from './support';
 import { waitFor, sleep } from '../test/support/process';
 import {
   idealDurationMs,
@@ -93,15 +94,10 @@ async function main(): Promise<void> {
       ['below quota: p50 end-to-end lag', `${percentile(lags, 50).toFixed(0)} ms`],
       ['below quota: p99 end-to-end lag', `${percentile(lags, 99).toFixed(0)} ms`],
     ];
-    const width = Math.max(...rows.map(([k]) => k.length));
-    console.log('\nworker benchmark (JANDI stand-in, scaled windows)');
-    for (const [key, value] of rows) console.log(`  ${key.padEnd(width)}  ${value}`);
+    printRows('worker benchmark (JANDI stand-in, scaled windows)', rows);
   } finally {
     await harness.close();
   }
 }
 
-main().catch((error: Error) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

@@ -22,6 +22,16 @@ export interface StandinOptions {
   ) => void;
 }
 
+/** Test hooks around one POST, awaited in this order; each gets the webhook path. */
+export interface StandinHooks {
+  /** Before the request is counted: a JANDI whose front door holds requests before counting them. */
+  beforeCount?: (path: string) => Promise<void> | void;
+  /** After it is counted, before it is answered: the client waits for its answer meanwhile. */
+  beforeAnswer?: (path: string) => Promise<void> | void;
+  /** Once the answer is written. */
+  afterAnswer?: (path: string) => void;
+}
+
 export interface AcceptedMessage {
   path: string;
   /** Date.now() at arrival: the same system clock Redis TIME reads. */
@@ -58,6 +68,7 @@ export class JandiStandin {
   private windows: StandinWindow[];
   private readonly maxBodyBytes: number;
   private readonly viewer: StandinOptions['viewer'];
+  private hooks: StandinHooks = {};
 
   constructor(options: StandinOptions = {}) {
     this.windows = options.windows ?? JANDI_WINDOWS;
@@ -84,6 +95,10 @@ export class JandiStandin {
 
   setWindows(windows: StandinWindow[]): void {
     this.windows = windows;
+  }
+
+  setHooks(hooks: StandinHooks): void {
+    this.hooks = hooks;
   }
 
   acceptedFor(path: string): AcceptedMessage[] {
@@ -113,7 +128,6 @@ export class JandiStandin {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     if (req.method === 'GET' && this.viewer) return this.viewer(req, res, this.accepted);
-    const at = Date.now();
     const path = (req.url ?? '/').split('?')[0];
     const chunks: Buffer[] = [];
     let size = 0;
@@ -123,53 +137,62 @@ export class JandiStandin {
       if (size > this.maxBodyBytes) tooLarge = true;
       else chunks.push(chunk);
     });
-    req.on('end', () => {
-      const answer = (status: number, body: object) => {
-        this.requests.push({ path, at, status });
-        res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
-      };
-      if (req.method !== 'POST') return answer(400, { code: 40000, msg: 'POST only' });
+    req.on('end', () => void this.answer(req, res, path, chunks, tooLarge));
+  }
 
-      // Requests answered 429 do not count, so a client that backs off regains its quota.
-      const windows = this.windows;
-      const times = this.arrivals.get(path) ?? [];
-      const widest = Math.max(...windows.map((w) => w.windowMs));
-      while (times.length > 0 && times[0] <= at - widest) times.shift();
-      const over = windows.some((w) => times.filter((t) => t > at - w.windowMs).length >= w.count);
-      if (over) return answer(429, { code: 42900, msg: 'Too many requests' });
-      times.push(at);
-      this.arrivals.set(path, times);
+  private async answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    chunks: Buffer[],
+    tooLarge: boolean,
+  ): Promise<void> {
+    const hooks = this.hooks;
+    if (req.method === 'POST') await hooks.beforeCount?.(path);
+    const at = Date.now();
+    const answer = (status: number, body: object) => {
+      this.requests.push({ path, at, status });
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+      hooks.afterAnswer?.(path);
+    };
+    if (req.method !== 'POST') return answer(400, { code: 40000, msg: 'POST only' });
 
-      const mode = this.modes.get(path) ?? 'ok';
-      if (mode === 'hang') {
-        this.hanging.add(res);
-        res.on('close', () => this.hanging.delete(res));
-        return;
-      }
-      if (mode === 'server-error') return answer(503, { msg: 'unavailable' });
-      if (mode === 'invalid-token')
-        return answer(400, { code: 40000, msg: 'invalid webhook token' });
-      if (
-        req.headers.accept !== JANDI_ACCEPT ||
-        !req.headers['content-type']?.startsWith('application/json')
-      ) {
-        return answer(400, { code: 40000, msg: 'missing Accept or Content-Type header' });
-      }
-      if (tooLarge) return answer(413, { code: 40000, msg: 'request too large' });
-      let message: AcceptedMessage;
-      try {
-        const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<
-          string,
-          unknown
-        >;
-        if (!isMessage(parsed)) throw new Error('shape');
-        message = { path, at, ...parsed } as AcceptedMessage;
-      } catch {
-        return answer(400, { code: 40000, msg: 'malformed request data' });
-      }
-      this.accepted.push(message);
-      answer(200, {});
-    });
+    // Requests answered 429 do not count, so a client that backs off regains its quota.
+    const windows = this.windows;
+    const times = this.arrivals.get(path) ?? [];
+    const widest = Math.max(...windows.map((w) => w.windowMs));
+    while (times.length > 0 && times[0] <= at - widest) times.shift();
+    const over = windows.some((w) => times.filter((t) => t > at - w.windowMs).length >= w.count);
+    if (over) return answer(429, { code: 42900, msg: 'Too many requests' });
+    times.push(at);
+    this.arrivals.set(path, times);
+    await hooks.beforeAnswer?.(path);
+
+    const mode = this.modes.get(path) ?? 'ok';
+    if (mode === 'hang') {
+      this.hanging.add(res);
+      res.on('close', () => this.hanging.delete(res));
+      return;
+    }
+    if (mode === 'server-error') return answer(503, { msg: 'unavailable' });
+    if (mode === 'invalid-token') return answer(400, { code: 40000, msg: 'invalid webhook token' });
+    if (
+      req.headers.accept !== JANDI_ACCEPT ||
+      !req.headers['content-type']?.startsWith('application/json')
+    ) {
+      return answer(400, { code: 40000, msg: 'missing Accept or Content-Type header' });
+    }
+    if (tooLarge) return answer(413, { code: 40000, msg: 'request too large' });
+    let message: AcceptedMessage;
+    try {
+      const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      if (!isMessage(parsed)) throw new Error('shape');
+      message = { path, at, ...parsed } as AcceptedMessage;
+    } catch {
+      return answer(400, { code: 40000, msg: 'malformed request data' });
+    }
+    this.accepted.push(message);
+    answer(200, {});
   }
 }
 

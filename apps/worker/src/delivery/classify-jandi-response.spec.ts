@@ -39,11 +39,13 @@ describe('classifyJandiResponse', () => {
       reason: 'HTTP 503',
     });
     expect(classifyJandiResponse(http(408))).toMatchObject({ outcome: 'failed' });
-    expect(classifyJandiResponse({ kind: 'timeout' })).toEqual({
+    expect(classifyJandiResponse({ kind: 'timeout', written: true })).toEqual({
       outcome: 'failed',
       reason: 'timeout',
     });
-    expect(classifyJandiResponse({ kind: 'network', message: 'ECONNREFUSED' })).toEqual({
+    expect(
+      classifyJandiResponse({ kind: 'network', message: 'ECONNREFUSED', written: false }),
+    ).toEqual({
       outcome: 'failed',
       reason: 'network: ECONNREFUSED',
     });

@@ -1,10 +1,15 @@
-/** What came back from one POST to JANDI. */
+/**
+ * What came back from one POST to JANDI. `written`: the request was handed to the socket, so
+ * JANDI may have it even without an answer.
+ */
 export type JandiResponse =
   | { kind: 'http'; status: number; body: string; retryAfter: string | null }
-  | { kind: 'timeout' }
-  | { kind: 'network'; message: string }
-  /** Our own shutdown cut the request short; the outcome is unknown. */
-  | { kind: 'aborted' };
+  | { kind: 'timeout'; written: boolean }
+  | { kind: 'network'; message: string; written: boolean }
+  /** Our own shutdown cut the request short. */
+  | { kind: 'aborted'; written: boolean }
+  /** The quota grant ran out before the request could leave (worker paused or starved): not sent. */
+  | { kind: 'expired' };
 
 export type JandiVerdict =
   | { outcome: 'delivered' }
@@ -35,7 +40,7 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
 
 /** Maps a JANDI answer to what the worker does next. Pure. */
 export function classifyJandiResponse(
-  response: Exclude<JandiResponse, { kind: 'aborted' }>,
+  response: Exclude<JandiResponse, { kind: 'aborted' | 'expired' }>,
   now = Date.now(),
 ): JandiVerdict {
   if (response.kind === 'timeout') return { outcome: 'failed', reason: 'timeout' };

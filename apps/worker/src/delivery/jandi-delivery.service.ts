@@ -15,7 +15,7 @@ import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { classifyJandiResponse } from './classify-jandi-response';
 import { JandiDigestSender } from './jandi-digest.sender';
-import { JandiClient } from './jandi.client';
+import { JandiClient, requestFate } from './jandi.client';
 import { routeEvent } from './routing';
 import { ShutdownSignal } from './shutdown.signal';
 import { describeEvent, toJandiMessage } from './to-jandi-message';
@@ -101,6 +101,8 @@ export class JandiDeliveryService {
         return this.joinPool(event, ctx, url, log);
     }
 
+    // Rendered before the grant: the time between a grant and its request is the quota's risk.
+    const message = toJandiMessage(event);
     let decision: QuotaDecision = await this.limiter.acquire(url, ctx.jobId);
     while (!decision.granted) {
       if (mayPool && shouldPool(this.config.digest, 0, decision.waitMs)) {
@@ -133,12 +135,19 @@ export class JandiDeliveryService {
       );
     }
     const started = performance.now();
-    const response = await this.client
-      .post(url, toJandiMessage(event), this.shutdown.signal)
-      .finally(() => this.limiter.settle(url, decision.sendId));
+    const response = await this.client.post(url, message, decision.sendBy, this.shutdown.signal);
+    await this.limiter.finish(url, decision.sendId, requestFate(response));
     this.metrics.deliveryDuration.observe({ destination }, (performance.now() - started) / 1000);
     await this.redis.del(this.markKey('sending', event.eventId));
 
+    if (response.kind === 'expired') {
+      this.metrics.deliveries.inc({ destination, outcome: 'expired' });
+      this.logger.warn(
+        { ...log, outcome: 'expired' },
+        'quota slot ran out before the request could leave (worker paused or overloaded); not sent',
+      );
+      return { kind: 'wait', delayMs: 0 };
+    }
     if (response.kind === 'aborted') {
       this.metrics.deliveries.inc({ destination, outcome: 'interrupted' });
       this.logger.warn({ ...log, outcome: 'interrupted' }, 'delivery interrupted by shutdown');

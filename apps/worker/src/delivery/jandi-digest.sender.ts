@@ -16,10 +16,10 @@ import {
 import { Job, type Queue } from 'bullmq';
 import { DigestPool, type ClaimedBatch } from '../digest/digest-pool';
 import { WorkerMetrics } from '../metrics/worker.metrics';
-import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
+import { JandiQuotaLimiter, type QuotaDecision } from '../rate-limit/jandi-quota.limiter';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { classifyJandiResponse } from './classify-jandi-response';
-import { JandiClient } from './jandi.client';
+import { JandiClient, requestFate } from './jandi.client';
 import { relayBackoffDelay } from './relay-backoff';
 import { ShutdownSignal } from './shutdown.signal';
 import { toJandiDigest } from './to-jandi-digest';
@@ -30,6 +30,8 @@ const IDLE_MS = 250;
 const MAX_PAUSE_MS = 1000;
 /** Loading and rendering a batch happen inside the lease, before the request's own timeout. */
 const LEASE_MARGIN_MS = 5000;
+
+type Grant = Extract<QuotaDecision, { granted: true }>;
 
 const RETRY_BASE_MS =
   typeof RELAY_JOB_OPTIONS.backoff === 'object' ? (RELAY_JOB_OPTIONS.backoff.delay ?? 5000) : 5000;
@@ -115,11 +117,12 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
     if (backoffMs > 0) return Math.min(backoffMs, MAX_PAUSE_MS);
     const decision = await this.limiter.acquire(url, DIGEST_MEMBER, true);
     if (!decision.granted) return Math.min(decision.waitMs, MAX_PAUSE_MS);
-    await this.send(destination, url, decision.sendId);
+    await this.send(destination, url, decision);
     return 0;
   }
 
-  private async send(destination: string, url: string, sendId: string): Promise<void> {
+  private async send(destination: string, url: string, grant: Grant): Promise<void> {
+    const { sendId } = grant;
     const batch = await this.pool.claim(
       url,
       this.config.digest.maxEvents,
@@ -128,7 +131,7 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
     if (batch.members.length === 0) return this.limiter.abandon(url, sendId);
     const progress = { posted: false };
     try {
-      await this.sendBatch(destination, url, sendId, batch, progress);
+      await this.sendBatch(destination, url, grant, batch, progress);
     } finally {
       // Once posted, the outcome decides; an error after that leaves the lease to run out.
       if (!progress.posted) {
@@ -147,7 +150,7 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
   private async sendBatch(
     destination: string,
     url: string,
-    sendId: string,
+    grant: Grant,
     batch: ClaimedBatch,
     progress: { posted: boolean },
   ): Promise<void> {
@@ -180,14 +183,23 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
     const log = { destination, batchId, events: members.length };
     const started = performance.now();
     progress.posted = true;
-    const response = await this.client
-      .post(url, message, this.shutdown.signal)
-      .finally(() => this.limiter.settle(url, sendId));
+    const response = await this.client.post(url, message, grant.sendBy, this.shutdown.signal);
+    await this.limiter.finish(url, grant.sendId, requestFate(response));
     this.metrics.deliveryDuration.observe({ destination }, (performance.now() - started) / 1000);
     const ids = members.map((m) => m.jobId);
     const giveBack = (mode: 'pool' | 'solo' = 'pool') =>
       this.pool.release(url, batchId, ids, { endLease: true, mode });
 
+    if (response.kind === 'expired') {
+      this.metrics.deliveries.inc({ destination, outcome: 'expired' });
+      this.metrics.digests.inc({ destination, outcome: 'expired' });
+      await giveBack();
+      this.logger.warn(
+        { ...log, outcome: 'expired' },
+        'quota slot ran out before the digest could leave (worker paused or overloaded); not sent',
+      );
+      return;
+    }
     if (response.kind === 'aborted') {
       this.metrics.deliveries.inc({ destination, outcome: 'interrupted' });
       this.metrics.digests.inc({ destination, outcome: 'interrupted' });

@@ -7,14 +7,15 @@ import { parseRateLimits, worstWindow } from './quota-math';
 describe('JandiQuotaLimiter (real Redis)', () => {
   const prefix = uniquePrefix('quota');
   const clients: Redis[] = [];
-  const limiter = (limits: string, inlineWaitMs = 0) => {
+  const limiter = (limits: string, inlineWaitMs = 0, sendMs = 2500) => {
     const redis = new Redis(TEST_REDIS_URL);
     clients.push(redis);
     return new JandiQuotaLimiter(redis, {
       prefix,
       limits: parseRateLimits(limits),
       safetyMs: 0,
-      flightMs: 5000,
+      sendMs,
+      lateMs: sendMs,
       inlineWaitMs,
     });
   };
@@ -136,5 +137,25 @@ describe('JandiQuotaLimiter (real Redis)', () => {
       expect(new Set(ids).size).toBe(ids.length);
       expect(await clients[0].zcard(`${replicas[0].keyOf(url)}:flight`)).toBe(ids.length);
     }
+  });
+
+  it('counts a send of unknown fate until its flight deadline, and frees one never sent', async () => {
+    const quota = limiter('1/1s', 0, 300);
+    const url = 'http://jandi.test/fates';
+    const lost = await quota.acquire(url, 'a');
+    if (!lost.granted) throw new Error('an idle URL grants at once');
+    // A grant leaves at most sendMs to send, measured from before it was asked for.
+    expect(lost.sendBy - performance.now()).toBeLessThanOrEqual(300);
+    await quota.finish(url, lost.sendId, 'unknown');
+    await sleep(700);
+    // JANDI may have counted it as late as grant + sendMs + lateMs.
+    expect(await quota.acquire(url, 'b')).toMatchObject({ granted: false, at: lost.now + 1600 });
+    await quota.release(url, 'b');
+
+    const other = 'http://jandi.test/not-sent';
+    const unsent = await quota.acquire(other, 'c');
+    if (!unsent.granted) throw new Error('an idle URL grants at once');
+    await quota.finish(other, unsent.sendId, 'not-sent');
+    expect((await quota.acquire(other, 'd')).granted).toBe(true);
   });
 });

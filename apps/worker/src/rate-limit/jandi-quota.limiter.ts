@@ -10,17 +10,27 @@ export interface QuotaLimiterOptions {
   safetyMs: number;
   /** A slot at most this far away is reported as `wait` rather than re-queued. */
   inlineWaitMs: number;
-  /** Longest a request can take (the HTTP timeout): an unsettled send counts until then. */
-  flightMs: number;
+  /** How long after its grant a send may leave and wait for its answer (the HTTP timeout). */
+  sendMs: number;
+  /** How much longer JANDI may still count a send that got no answer: it counts until then. */
+  lateMs: number;
 }
 
 /**
- * `granted`: send now (the send is recorded). Otherwise wait until `at` (Redis clock); the slot
- * stays reserved for this member. `waitMs` is `at` minus Redis now.
+ * `granted`: send now (the send is recorded); the request must not leave after `sendBy`, a
+ * `performance.now()` time taken before the grant, so it is never later than the grant's own
+ * deadline. Otherwise wait until `at` (Redis clock); the slot stays reserved for this member.
+ * `waitMs` is `at` minus Redis now.
  */
 export type QuotaDecision =
-  | { granted: true; now: number; sendId: string }
+  | { granted: true; now: number; sendId: string; sendBy: number }
   | { granted: false; at: number; now: number; waitMs: number };
+
+/**
+ * What became of a granted send: `answered` (it reached JANDI before the answer came),
+ * `not-sent` (no byte left), or `unknown` (it may still reach JANDI: timeout, crash, cut off).
+ */
+export type SendFate = 'answered' | 'not-sent' | 'unknown';
 
 export interface QuotaHeadroom {
   limit: RateLimit;
@@ -152,6 +162,12 @@ end
 return out
 `;
 
+/** Redis key stem of one destination's quota: a digest of its URL, never the secret itself. */
+export function quotaKey(prefix: string, url: string): string {
+  const digest = createHash('sha256').update(url).digest('hex').slice(0, 16);
+  return `${prefix}:jandi-quota:${digest}`;
+}
+
 type LimiterRedis = Redis & {
   jandiQuotaAcquire(
     sent: string,
@@ -198,10 +214,9 @@ export class JandiQuotaLimiter {
     return this.options.limits;
   }
 
-  /** Quota is per webhook URL; keys carry a digest of it, never the secret itself. */
+  /** Quota is per webhook URL. */
   keyOf(url: string): string {
-    const digest = createHash('sha256').update(url).digest('hex').slice(0, 16);
-    return `${this.options.prefix}:jandi-quota:${digest}`;
+    return quotaKey(this.options.prefix, url);
   }
 
   /**
@@ -211,6 +226,7 @@ export class JandiQuotaLimiter {
    */
   async acquire(url: string, member: string, priority = false): Promise<QuotaDecision> {
     const key = this.keyOf(url);
+    const asked = performance.now();
     const [granted, at, now, sendId] = await this.redis.jandiQuotaAcquire(
       `${key}:sent`,
       `${key}:held`,
@@ -220,16 +236,25 @@ export class JandiQuotaLimiter {
       this.options.safetyMs,
       this.options.inlineWaitMs,
       ...this.limitArgs,
-      this.options.flightMs,
+      this.options.sendMs + this.options.lateMs,
       priority ? 1 : 0,
       randomBytes(6).toString('hex'),
     );
     return granted === 1
-      ? { granted: true, now, sendId }
+      ? { granted: true, now, sendId, sendBy: asked + this.options.sendMs }
       : { granted: false, at, now, waitMs: at - now };
   }
 
-  /** Records that a granted send got its answer (or gave up): call it after every request. */
+  /**
+   * Call after every granted send. Only an answer proves when the request reached JANDI; a send
+   * whose fate is unknown keeps counting in every window until its flight deadline.
+   */
+  async finish(url: string, sendId: string, fate: SendFate): Promise<void> {
+    if (fate === 'answered') await this.settle(url, sendId);
+    else if (fate === 'not-sent') await this.abandon(url, sendId);
+  }
+
+  /** Records that a granted send got its answer. */
   async settle(url: string, sendId: string): Promise<void> {
     const key = this.keyOf(url);
     await this.redis.jandiQuotaSettle(`${key}:sent`, `${key}:flight`, sendId);

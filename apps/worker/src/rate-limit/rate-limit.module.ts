@@ -26,7 +26,9 @@ export const WORKER_REDIS = Symbol('WORKER_REDIS');
           limits: config.rateLimits,
           safetyMs: config.rateSafetyMs,
           inlineWaitMs: config.inlineWaitMs,
-          flightMs: config.requestTimeoutMs + 1000,
+          sendMs: config.requestTimeoutMs,
+          // JANDI may count a request it never answered after we gave up on it: allow one more timeout.
+          lateMs: config.requestTimeoutMs,
         }),
     },
   ],

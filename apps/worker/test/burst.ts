@@ -10,7 +10,8 @@ const ITEM_KEY = /\b[A-Z]\d{17}\b/g;
 
 /**
  * A month-end burst as ingest would enqueue it: `count` events, every `failureEvery`-th an NTS
- * filing failure, each with its own document key.
+ * filing failure, each with its own document key (as itemKey and as NTS confirmation number,
+ * which is what messages headline).
  */
 export async function enqueueBurst(
   queue: Queue,
@@ -25,7 +26,11 @@ export async function enqueueBurst(
       failure ? 'taxinvoice-nts-failed.json' : 'taxinvoice-issue.json',
       { eventId, requestId: `req-${eventId}` },
     );
-    data.body = { ...data.body, itemKey: itemKeyOf(series, i) };
+    data.body = {
+      ...data.body,
+      itemKey: itemKeyOf(series, i),
+      ntsConfirmNum: itemKeyOf(series, i),
+    };
     return { name: DELIVER_EVENT_JOB, data, opts: { ...RELAY_JOB_OPTIONS, jobId: eventId } };
   });
   for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
@@ -56,6 +61,6 @@ export function failuresAfterOthers(message: AcceptedMessage): number {
   return entries.slice(firstOther).filter((e) => e.title.startsWith(FAILURE_MARK)).length;
 }
 
-/** A digest carries several events; a single event's message shows its own '문서 키'. */
+/** A digest carries several events; a single event's message shows its own '이벤트 ID'. */
 export const isDigest = (message: AcceptedMessage) =>
-  !(message.connectInfo ?? []).some((e) => e.title === '문서 키');
+  !(message.connectInfo ?? []).some((e) => e.title === '이벤트 ID');

@@ -1,8 +1,11 @@
 import type { PopbillEventJob } from '@app/contracts';
+import { subjectAndWhat } from '../popbill/describe-event';
+import { plainText } from './jandi-markup';
 import {
   clip,
-  describeEvent,
+  describeForJandi,
   formatPopbillDate,
+  PROBLEMS_TITLE,
   MAX_BODY_CHARS,
   MAX_REQUEST_BYTES,
   OUTCOME_COLORS,
@@ -26,10 +29,10 @@ interface Entry {
   failure: boolean;
 }
 
-/** "국세청 전송 실패 (SYN004 스키마 오류)" counts as "국세청 전송 실패". */
+/** "국세청 전송 실패 (SYN004 …)" counts as "국세청 전송 실패". */
 function label(headline: EventHeadline, withSubject: boolean): string {
   const what = headline.what.replace(/\s*\([^()]*\)$/, '');
-  return withSubject ? `${headline.subject} ${what}` : what;
+  return withSubject ? subjectAndWhat(headline.subject, what) : what;
 }
 
 /** Counts per label, failures first, then by count, then by name: "실패 3 · 발행 완료 120". */
@@ -52,13 +55,14 @@ export function summaryLine(entries: readonly Entry[], withSubject: boolean): st
 
 function connectEntry(entry: Entry, withSubject: boolean): JandiConnectInfo {
   const { headline, event } = entry;
-  const when = typeof event.body.eventDT === 'string' ? event.body.eventDT : null;
+  const when = typeof event.body?.eventDT === 'string' ? event.body.eventDT : null;
   const facts = [
     headline.about || `이벤트 ID ${event.eventId}`,
     when ? formatPopbillDate(when).replace(/ KST$/, '') : null,
+    headline.problems.length > 0 ? PROBLEMS_TITLE : null,
   ].filter(Boolean);
   const title = `${entry.failure ? `${FAILURE_MARK} ` : ''}${withSubject ? `[${headline.subject}] ` : ''}${headline.what}`;
-  return { title: clip(title, 200), description: clip(facts.join(' · '), 300) };
+  return { title: clip(title, 200), description: plainText(clip(facts.join(' · '), 300)) };
 }
 
 function color(entries: readonly Entry[]): string {
@@ -103,7 +107,7 @@ export function fitsJandi(message: JandiMessage): boolean {
 export function toJandiDigest(events: readonly PopbillEventJob[]): RenderedDigest {
   const entries: Entry[] = events
     .map((event) => {
-      const headline = describeEvent(event);
+      const headline = describeForJandi(event);
       return { event, headline, failure: headline.outcome === 'failure' };
     })
     .sort((a, b) => Number(b.failure) - Number(a.failure));

@@ -52,13 +52,18 @@ describe(`reliability (${process.env.RELIABILITY_SCALE === 'full' ? 'full' : 'CI
     expect(row.notes).toContain('429s: 0');
   });
 
-  it('4. hostile input: only 4xx, nothing stored, alive, RSS flat', async () => {
+  it('4. hostile input: only 4xx, nothing stored, alive, RSS flat; no event changes another', async () => {
     const row = await hostileInput(scale);
     rows.push(row);
     expect(row.sent).toBeGreaterThanOrEqual(10_000);
     expect(row.answered5xx).toBe(0);
-    expect(row.acked).toBe(0);
-    expect(row.notes).toMatch(/enqueued 0;/);
+    expect(row.notes).toMatch(/malformed acked 0;/);
+    expect(row.notes).toMatch(/malformed enqueued 0;/);
+    expect(row.acked).toBe(row.events);
+    expect(row.delivered).toBe(row.events);
+    expect(row.lost).toBe(0);
+    expect(row.duplicates).toBe(0);
+    expect(row.notes).toMatch(/resends deduped true;/);
     expect(row.notes).toMatch(/non-4xx 0;/);
     expect(row.notes).toMatch(/alive true;/);
     const [start, end] = /RSS (\d+)→(\d+) MB/.exec(row.notes)!.slice(1).map(Number);

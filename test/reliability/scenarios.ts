@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { bullmqKeySuffixes } from '../support/bullmq-keys';
 import { REPO_ROOT, sleep } from '../support/process';
 import { emptyTally, JANDI_PATH, makeEvents, RelaySystem, rssMb, rssSampler } from './relay-system';
 
@@ -244,8 +245,12 @@ function rawRequest(contentType: string, body: Buffer | string, mid: string): Bu
   return Buffer.concat([Buffer.from(head), bytes]);
 }
 
-/** 4. ≥ 10,000 malformed and malicious requests: only 4xx, nothing stored, RSS flat. */
-export async function hostileInput(scale: Scale): Promise<Row> {
+/**
+ * 4. ≥ 10,000 malformed and malicious requests: only 4xx, nothing stored, RSS flat. Then valid
+ * events whose MIDs are BullMQ's own key names, among ordinary ones: every one is stored and
+ * delivered once, so no request changes another event's fate.
+ */
+export async function hostileInput(scale: Scale): Promise<Row & { events: number }> {
   const system = await RelaySystem.start({
     workers: 0,
     limits: FAST_LIMITS,
@@ -342,21 +347,41 @@ export async function hostileInput(scale: Scale): Promise<Row> {
     const jobsAfter = await system.queue.count();
     const rssEnd = rssMb(pid);
     const alive = system.ingest.child.exitCode === null && healthy.status === 200;
+
+    const keyNames = bullmqKeySuffixes();
+    const events = makeEvents(keyNames.length + scale.events);
+    const named = events.slice(0, keyNames.length).map((e, i) => ({ ...e, mid: keyNames[i] }));
+    const ordinary = events.slice(keyNames.length);
+    const perName = Math.floor(ordinary.length / named.length);
+    const order = named.flatMap((e, i) => [e, ...ordinary.slice(i * perName, (i + 1) * perName)]);
+    order.push(...ordinary.slice(named.length * perName));
+    const tally = emptyTally();
+    // One try each: a refusal here would be the fate of one event changed by another.
+    for (const event of order) await system.sendLikePopbill(event, tally, 1);
+    const storedBeforeResend = await system.queue.count();
+    const resend = emptyTally();
+    for (const event of named) await system.sendLikePopbill(event, resend, 1);
+    const resendsDeduped =
+      resend.acked.size === named.length && (await system.queue.count()) === storedBeforeResend;
+    await system.startWorker();
+    await system.waitForDelivery(order, tally.acked, 60_000);
+    const seen = system.deliveries(order);
     const answered5xx = [...statuses].filter(([s]) => s >= 500).reduce((sum, [, n]) => sum + n, 0);
     const non4xx = [...statuses]
       .filter(([s]) => s !== 0 && (s < 400 || s >= 500))
       .reduce((sum, [, n]) => sum + n, 0);
     return {
       scenario: '4 hostile input',
-      sent,
-      acked: statuses.get(200) ?? 0,
-      answered503: statuses.get(503) ?? 0,
-      delivered: 0,
-      lost: 0,
-      duplicates: 0,
-      answered5xx,
+      sent: sent + tally.sent,
+      acked: tally.acked.size,
+      answered503: (statuses.get(503) ?? 0) + tally.answered503,
+      delivered: seen.size,
+      lost: order.filter((e) => tally.acked.has(e.mid) && !seen.has(e.itemKey)).length,
+      duplicates: [...seen.values()].reduce((total, n) => total + n - 1, 0),
+      answered5xx: answered5xx + tally.answered5xx,
       peakRssMb: Math.round(sampler.stop()),
-      notes: `enqueued ${jobsAfter - jobsBefore}; non-4xx ${non4xx}; no answer ${statuses.get(0) ?? 0}; alive ${alive}; RSS ${Math.round(rssStart)}→${Math.round(rssEnd)} MB; statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+      events: order.length,
+      notes: `malformed acked ${statuses.get(200) ?? 0}; malformed enqueued ${jobsAfter - jobsBefore}; non-4xx ${non4xx}; no answer ${statuses.get(0) ?? 0}; alive ${alive}; RSS ${Math.round(rssStart)}→${Math.round(rssEnd)} MB; key-name MIDs ${named.length}, resends deduped ${resendsDeduped}; statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
     };
   } finally {
     await system.stop();

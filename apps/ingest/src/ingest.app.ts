@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import secureJson from 'secure-json-parse';
 import { Logger } from 'nestjs-pino';
 import { mountBullBoard } from './admin/bull-board';
-import { IngestConfig } from './ingest.config';
+import { configWarnings, IngestConfig } from './ingest.config';
 import { IngestModule } from './ingest.module';
 import { WEBHOOK_OPERATION } from './webhooks/popbill-webhook.openapi';
 import { PopbillWebhookRoute, WEBHOOK_PATH } from './webhooks/popbill-webhook.route';
@@ -22,6 +22,9 @@ export const REDACTED_PATHS = [
 ];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** How often the server looks for connections past their headers or request timeout. */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 /** A hop count means "trust the n nearest proxies"; Fastify's types take that as a function. */
 function trustedProxies(setting: IngestConfig['trustProxy']) {
@@ -48,8 +51,17 @@ export async function createIngestApp(config: IngestConfig): Promise<NestFastify
     },
     destination,
   );
+  for (const warning of configWarnings(config)) logger.warn(warning);
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
+    // Popbill sends small bodies at once: a client slower than this is answered 408 and closed.
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_INTERVAL_MS, config.headersTimeoutMs),
+    },
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    maxRequestsPerSocket: config.maxRequestsPerSocket,
     trustProxy: trustedProxies(config.trustProxy),
     // No Nest middleware is used (see IngestModule), so its engine is not run on each request.
     skipMiddie: true,
@@ -63,6 +75,8 @@ export async function createIngestApp(config: IngestConfig): Promise<NestFastify
     loggerInstance: logger,
   });
   const fastify = adapter.getInstance();
+  // Connections past the cap are closed as they arrive, before any byte is read.
+  fastify.server.maxConnections = config.maxConnections;
   // Popbill sends JSON; a text/plain body is answered 415 instead of being parsed as a string.
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {

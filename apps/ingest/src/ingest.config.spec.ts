@@ -1,5 +1,5 @@
 import { ConfigError } from '@app/contracts';
-import { loadIngestConfig, parseAllowedIps } from './ingest.config';
+import { configWarnings, loadIngestConfig, parseAllowedIps } from './ingest.config';
 
 describe('loadIngestConfig', () => {
   it('has working defaults', () => {
@@ -16,7 +16,25 @@ describe('loadIngestConfig', () => {
       apiKey: null,
       allowedIps: null,
       trustProxy: false,
+      headersTimeoutMs: 5000,
+      requestTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 10_000,
+      maxRequestsPerSocket: 1000,
+      maxConnections: 1024,
     });
+  });
+
+  it("reads TRUST_PROXY as the proxies' addresses and CIDRs", () => {
+    expect(loadIngestConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.7',
+    ]);
+  });
+
+  it('refuses a headers timeout longer than the request timeout', () => {
+    expect(() =>
+      loadIngestConfig({ HEADERS_TIMEOUT_MS: '20000', REQUEST_TIMEOUT_MS: '10000' }),
+    ).toThrow('Invalid environment variable HEADERS_TIMEOUT_MS');
   });
 
   it('reads every setting', () => {
@@ -68,6 +86,10 @@ describe('loadIngestConfig', () => {
     ['TRUST_PROXY', 'sometimes'],
     ['DEDUPE_WINDOW_SECONDS', '0'],
     ['LOG_LEVEL', 'verbose'],
+    ['REQUEST_TIMEOUT_MS', '0'],
+    ['KEEP_ALIVE_TIMEOUT_MS', 'forever'],
+    ['MAX_CONNECTIONS', '0'],
+    ['MAX_REQUESTS_PER_SOCKET', '-1'],
   ])('names %s when it is %p', (variable, value) => {
     expect(() => loadIngestConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadIngestConfig({ [variable]: value })).toThrow(
@@ -83,5 +105,42 @@ describe('parseAllowedIps', () => {
     expect(list.check('10.2.0.1')).toBe(false);
     expect(list.check('::1', 'ipv6')).toBe(true);
     expect(list.check('2001:db8::5', 'ipv6')).toBe(true);
+  });
+});
+
+describe('configWarnings', () => {
+  const auth = { POPBILL_API_KEY: 'k' };
+
+  it('warns when webhooks need no credentials', () => {
+    expect(configWarnings(loadIngestConfig({}))).toEqual([
+      expect.stringMatching(/without credentials.*POPBILL_BASIC_AUTH or POPBILL_API_KEY/),
+    ]);
+    expect(configWarnings(loadIngestConfig(auth))).toEqual([]);
+    expect(configWarnings(loadIngestConfig({ POPBILL_BASIC_AUTH: 'u:p' }))).toEqual([]);
+  });
+
+  it.each(['true', '1', '2'])(
+    'warns when TRUST_PROXY=%s meets an allowlist, since X-Forwarded-For can be spoofed',
+    (trustProxy) => {
+      const config = loadIngestConfig({
+        ...auth,
+        TRUST_PROXY: trustProxy,
+        POPBILL_ALLOWED_IPS: '54.180.62.221',
+      });
+      expect(configWarnings(config)).toEqual([expect.stringMatching(/^TRUST_PROXY=.*CIDRs/)]);
+    },
+  );
+
+  it('does not warn for proxies trusted by address, or without an allowlist', () => {
+    expect(
+      configWarnings(
+        loadIngestConfig({
+          ...auth,
+          TRUST_PROXY: '10.0.0.0/8',
+          POPBILL_ALLOWED_IPS: '54.180.62.221',
+        }),
+      ),
+    ).toEqual([]);
+    expect(configWarnings(loadIngestConfig({ ...auth, TRUST_PROXY: 'true' }))).toEqual([]);
   });
 });

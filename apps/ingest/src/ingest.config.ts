@@ -27,7 +27,15 @@ export interface IngestConfig {
   apiKey: string | null;
   /** null: every source address is allowed. */
   allowedIps: BlockList | null;
+  /** false, true (every proxy), a hop count, or the proxies' addresses/CIDRs. */
   trustProxy: boolean | number | string[];
+  /** Slow-client limits of the HTTP server. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** 0: no limit. */
+  maxRequestsPerSocket: number;
+  maxConnections: number;
   /** Bull Board at /admin/queues; null (disabled) unless both credentials are set. */
   bullBoard: { user: string; password: string } | null;
 }
@@ -151,6 +159,16 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     throw new ConfigError('TRUST_PROXY', (error as Error).message);
   }
 
+  const headersTimeoutMs = integer(env, 'HEADERS_TIMEOUT_MS', 5000, 500, 120_000);
+  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 1000, 300_000);
+  // Node refuses a headers timeout longer than the whole request's.
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(
+      'HEADERS_TIMEOUT_MS',
+      `${headersTimeoutMs} is longer than REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
+    );
+  }
+
   return {
     ...redisSettings,
     queuePrefix,
@@ -173,9 +191,32 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     apiKey: env.POPBILL_API_KEY?.trim() || null,
     allowedIps,
     trustProxy,
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 10_000, 1000, 600_000),
+    maxRequestsPerSocket: integer(env, 'MAX_REQUESTS_PER_SOCKET', 1000, 0, 1_000_000),
+    maxConnections: integer(env, 'MAX_CONNECTIONS', 1024, 1, 100_000),
     bullBoard:
       bullBoardUser && bullBoardPassword
         ? { user: bullBoardUser, password: bullBoardPassword }
         : null,
   };
+}
+
+/** Settings that work but leave a door open; logged as warnings at startup. */
+export function configWarnings(config: IngestConfig): string[] {
+  const warnings: string[] = [];
+  if (!config.basicAuth && !config.apiKey) {
+    warnings.push(
+      'webhooks are accepted without credentials: set POPBILL_BASIC_AUTH or POPBILL_API_KEY',
+    );
+  }
+  if (config.allowedIps && (config.trustProxy === true || typeof config.trustProxy === 'number')) {
+    warnings.push(
+      `TRUST_PROXY=${String(config.trustProxy)} with POPBILL_ALLOWED_IPS: a client that reaches ` +
+        'the port directly can claim any address in X-Forwarded-For; set TRUST_PROXY to the ' +
+        "proxies' addresses or CIDRs instead",
+    );
+  }
+  return warnings;
 }

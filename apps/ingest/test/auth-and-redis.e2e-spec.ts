@@ -26,7 +26,7 @@ describe('authentication and source allowlist', () => {
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toMatch(/^Basic/);
     expect((await errorBody(response)).message).toMatch(/credentials/);
-    expect(await ingest.queue.getJob('auth-denied')).toBeUndefined();
+    expect(await ingest.jobOf('auth-denied')).toBeUndefined();
     expect(await ingest.metric('popbill_webhooks_rejected_total{reason="unauthorized"}')).toBe(
       before + 1,
     );
@@ -38,7 +38,7 @@ describe('authentication and source allowlist', () => {
       authorization: basic('popbill:s3cret:with-colon'),
     });
     expect(response.status).toBe(200);
-    expect(await ingest.queue.getJob('auth-basic')).toBeDefined();
+    expect(await ingest.jobOf('auth-basic')).toBeDefined();
   });
 
   it('accepts the right API key alone', async () => {
@@ -50,7 +50,7 @@ describe('authentication and source allowlist', () => {
   });
 
   it('keeps credentials out of the stored job', async () => {
-    const job = await ingest.queue.getJob('auth-basic');
+    const job = await ingest.jobOf('auth-basic');
     expect(JSON.stringify(job!.data)).not.toMatch(/s3cret|KEY-123|authorization|x-api-key/i);
   });
 });
@@ -62,7 +62,7 @@ describe('POPBILL_ALLOWED_IPS', () => {
       const response = await ingest.post(issue.body, withMid('ip-denied'));
       expect(response.status).toBe(403);
       expect((await errorBody(response)).message).toMatch(/not allowed/);
-      expect(await ingest.queue.getJob('ip-denied')).toBeUndefined();
+      expect(await ingest.jobOf('ip-denied')).toBeUndefined();
       expect(
         await ingest.metric('popbill_webhooks_rejected_total{reason="forbidden_source"}'),
       ).toBe(1);
@@ -142,7 +142,7 @@ describe('when Redis goes away', () => {
     expect(status).toBe(200);
     expect((await fetch(`${ingest.url}/health/ready`)).status).toBe(200);
     // The AOF kept the event acknowledged before the outage.
-    expect(await ingest.queue.getJob('before-outage')).toBeDefined();
-    expect(await ingest.queue.getJob('during-outage')).toBeDefined();
+    expect(await ingest.jobOf('before-outage')).toBeDefined();
+    expect(await ingest.jobOf('during-outage')).toBeDefined();
   });
 });

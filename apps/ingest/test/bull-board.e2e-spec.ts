@@ -105,8 +105,18 @@ describe('Bull Board at /admin/queues, in a real browser', () => {
       viewport: { width: 1280, height: 800 },
     });
     const page = await context.newPage();
+    // The board must work under its CSP: nothing of its own may be refused (Google Fonts is).
+    const refused: string[] = [];
+    page.on('console', (message) => {
+      const text = message.text();
+      if (/Content Security Policy/.test(text) && !text.includes('fonts.googleapis.com')) {
+        refused.push(text);
+      }
+    });
     const response = await page.goto(`${base}/admin/queues`);
     expect(response?.status()).toBe(200);
+    expect(response?.headers()['x-frame-options']).toBe('DENY');
+    expect(response?.headers()['content-security-policy']).toMatch(/frame-ancestors 'none'/);
     const card = page.locator(`main li:has(a[title="${RELAY_QUEUE}"])`);
     await card.getByText(`${counts.waiting + counts.failed} Jobs`).waitFor({ timeout: 15_000 });
     expect(await card.innerText()).toMatch(/FAILED\s*1\b/i);
@@ -120,6 +130,7 @@ describe('Bull Board at /admin/queues, in a real browser', () => {
     await page.goto(`${base}/admin/queues/queue/${RELAY_QUEUE}?status=failed`);
     await page.getByText('dead-1').first().waitFor({ timeout: 15_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'bull-board-dead-letters.png'), fullPage: true });
+    expect(refused).toEqual([]);
     await context.close();
   });
 

@@ -2,8 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { PopbillEventJob, RELAY_QUEUE } from '@app/contracts';
-import { Queue } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import { createIngestApp } from '../src/ingest.app';
+import { eventIdFor } from '../src/webhooks/event-id';
 import { loadIngestConfig } from '../src/ingest.config';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../../../test/support/redis';
 
@@ -36,6 +37,8 @@ export interface IngestUnderTest {
   app: NestFastifyApplication;
   /** A separate Queue handle for inspecting what ingest stored. */
   queue: Queue<PopbillEventJob>;
+  /** The job ingest stored for a Pb-Webhook-MID, if any. */
+  jobOf(mid: string): Promise<Job<PopbillEventJob> | undefined>;
   post(body: unknown, headers?: Record<string, string>, init?: RequestInit): Promise<Response>;
   /** Value of one series, e.g. 'popbill_webhooks_rejected_total{reason="validation"}'; 0 if absent. */
   metric(series: string): Promise<number>;
@@ -74,6 +77,7 @@ export async function startIngest(env: Record<string, string> = {}): Promise<Ing
     prefix,
     app,
     queue,
+    jobOf: (mid) => queue.getJob(eventIdFor('', mid, {}).eventId),
     post: (body, headers = {}, init = {}) =>
       fetch(`${url}/webhooks/popbill`, {
         method: 'POST',

@@ -42,12 +42,12 @@ describe('POST /webhooks/popbill', () => {
       expect(await response.text()).toBe('OK');
 
       const mid = fixture.headers['Pb-Webhook-MID'];
-      const job = await ingest.queue.getJob(mid);
+      const job = await ingest.jobOf(mid);
       expect(job).toBeDefined();
       const data: PopbillEventJob = job!.data;
       expect(data).toMatchObject({
         v: 1,
-        eventId: mid,
+        eventId: `m.${mid}`,
         eventIdSource: 'mid',
         webhookType: fixture.headers['Pb-Webhook-Type'],
         corpNum: fixture.headers['Pb-Webhook-Corpnum'],
@@ -60,7 +60,7 @@ describe('POST /webhooks/popbill', () => {
   );
 
   it('marks a type it does not model and still relays it', async () => {
-    const job = await ingest.queue.getJob('016120000002-b1c2d3e4f5061728394a5b6');
+    const job = await ingest.jobOf('016120000002-b1c2d3e4f5061728394a5b6');
     expect(job!.data.flags).toEqual(['unmodelled-webhook-type']);
   });
 
@@ -106,21 +106,21 @@ describe('POST /webhooks/popbill', () => {
       prefix: ingest.prefix,
     });
     await waitFor(
-      async () => (await ingest.queue.getJobState('dedupe-outlives-job')) === 'completed',
+      async () => (await ingest.queue.getJobState('m.dedupe-outlives-job')) === 'completed',
       5000,
       'job completed',
     );
     await worker.close();
     // What removeOnComplete does when the job ages out: the job is gone, the dedupe key is not.
     const redis = new Redis(TEST_REDIS_URL);
-    await redis.del(ingest.queue.toKey('dedupe-outlives-job'));
-    await redis.zrem(ingest.queue.toKey('completed'), 'dedupe-outlives-job');
+    await redis.del(ingest.queue.toKey('m.dedupe-outlives-job'));
+    await redis.zrem(ingest.queue.toKey('completed'), 'm.dedupe-outlives-job');
     redis.disconnect();
-    expect(await ingest.queue.getJob('dedupe-outlives-job')).toBeUndefined();
+    expect(await ingest.jobOf('dedupe-outlives-job')).toBeUndefined();
 
     const resent = await ingest.post(issue.body, headers);
     expect(resent.status).toBe(200);
-    expect(await ingest.queue.getJob('dedupe-outlives-job')).toBeUndefined();
+    expect(await ingest.jobOf('dedupe-outlives-job')).toBeUndefined();
   });
 
   it('puts a dead-lettered job back to work when Popbill resends it (manual re-run)', async () => {
@@ -135,18 +135,18 @@ describe('POST /webhooks/popbill', () => {
       { connection: { url: TEST_REDIS_URL }, prefix: ingest.prefix },
     );
     await waitFor(
-      async () => (await ingest.queue.getJobState('revive-me')) === 'failed',
+      async () => (await ingest.queue.getJobState('m.revive-me')) === 'failed',
       5000,
       'job failed',
     );
     await worker.close();
-    expect(await ingest.queue.getJobState('revive-me')).toBe(DEAD_LETTER_STATE);
+    expect(await ingest.queue.getJobState('m.revive-me')).toBe(DEAD_LETTER_STATE);
 
     const resent = await ingest.post(manual.body, headers);
     expect(resent.status).toBe(200);
     expect(await resent.text()).toBe('OK');
-    expect(await ingest.queue.getJobState('revive-me')).toBe('waiting');
-    const revived = await ingest.queue.getJob('revive-me');
+    expect(await ingest.queue.getJobState('m.revive-me')).toBe('waiting');
+    const revived = await ingest.jobOf('revive-me');
     expect(revived!.attemptsMade).toBe(0);
     expect(await ingest.metric('popbill_webhooks_revived_total{type="TAXINVOICE.STATE"}')).toBe(1);
   });
@@ -155,7 +155,7 @@ describe('POST /webhooks/popbill', () => {
     const headers = { ...issue.headers, 'Pb-Webhook-MID': 'unknown-event-type-1' };
     const response = await ingest.post({ ...issue.body, eventType: 'SomethingNew' }, headers);
     expect(response.status).toBe(200);
-    const job = await ingest.queue.getJob('unknown-event-type-1');
+    const job = await ingest.jobOf('unknown-event-type-1');
     expect(job!.data.flags).toEqual(['unknown-event-type']);
     expect(await ingest.metric('popbill_webhooks_flagged_total{flag="unknown-event-type"}')).toBe(
       1,

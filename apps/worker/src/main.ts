@@ -23,12 +23,13 @@ async function bootstrap(): Promise<void> {
   );
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
-  await app.listen(config.metricsPort, '0.0.0.0');
+  await app.listen(config.metricsPort, config.metricsHost);
   app.get(Logger).log(
     {
       destinations: Object.keys(config.destinations),
       rateLimits: config.rateLimits,
       concurrency: config.concurrency,
+      metricsHost: config.metricsHost,
       metricsPort: config.metricsPort,
     },
     'worker started',

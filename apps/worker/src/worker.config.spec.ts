@@ -28,3 +28,17 @@ describe('loadWorkerConfig: digests', () => {
     );
   });
 });
+
+describe('loadWorkerConfig: METRICS_HOST', () => {
+  it('listens on every interface by default and on the address given', () => {
+    expect(loadWorkerConfig(BASE).metricsHost).toBe('0.0.0.0');
+    expect(loadWorkerConfig({ ...BASE, METRICS_HOST: '127.0.0.1' }).metricsHost).toBe('127.0.0.1');
+    expect(loadWorkerConfig({ ...BASE, METRICS_HOST: ' ' }).metricsHost).toBe('0.0.0.0');
+  });
+
+  it('refuses a value that is not an address or host name', () => {
+    expect(() => loadWorkerConfig({ ...BASE, METRICS_HOST: 'http://x' })).toThrow(
+      'Invalid environment variable METRICS_HOST',
+    );
+  });
+});

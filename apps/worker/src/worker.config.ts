@@ -35,6 +35,8 @@ export interface WorkerConfig {
   redisCluster: RedisClusterNode[] | null;
   queuePrefix: string;
   logLevel: string;
+  /** Listen address of /metrics, /health and /admin. */
+  metricsHost: string;
   metricsPort: number;
   concurrency: number;
   shutdownGraceMs: number;
@@ -67,6 +69,9 @@ class WorkerEnv {
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9.:[\]-]+$/, { message: 'must be an IP address or host name' })
+  METRICS_HOST?: string;
   @IsOptional() @IsInt() @Min(0) @Max(65535) METRICS_PORT?: number;
   @IsOptional() @IsInt() @Min(1) @Max(1000) WORKER_CONCURRENCY?: number;
   @IsOptional() @IsInt() @Min(0) SHUTDOWN_GRACE_MS?: number;
@@ -112,6 +117,7 @@ const ENV_KEYS = [
   'REDIS_URL',
   'QUEUE_PREFIX',
   'LOG_LEVEL',
+  'METRICS_HOST',
   'JANDI_WEBHOOK_URL',
   'JANDI_ROUTES_FILE',
   'JANDI_RATE_LIMITS',
@@ -201,6 +207,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   return {
     ...queue,
     logLevel: dto.LOG_LEVEL ?? 'info',
+    metricsHost: dto.METRICS_HOST ?? '0.0.0.0',
     metricsPort: dto.METRICS_PORT ?? 9100,
     concurrency: dto.WORKER_CONCURRENCY ?? 8,
     shutdownGraceMs: dto.SHUTDOWN_GRACE_MS ?? 20_000,

@@ -1,7 +1,9 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import type { HTTPStatus } from '@bull-board/api/dist/types';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { createRedisClient, RELAY_QUEUE } from '@app/contracts';
+import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -9,6 +11,31 @@ import type { IngestConfig } from '../ingest.config';
 import { secretEquals } from '../webhooks/popbill-auth';
 
 export const BULL_BOARD_PATH = '/admin/queues';
+
+/**
+ * The board's page loads its own scripts, styles and API only; inline styles are its React
+ * components'. Its Google Fonts stylesheet is left out, so the browser falls back to local fonts.
+ */
+const BOARD_HEADERS = {
+  'content-security-policy': [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+const BOARD_FAILED = 'Bull Board could not read the queue; see the ingest log';
 
 /** Checks a Basic Authorization header against the board's credentials in constant time. */
 export function basicAuthMatches(
@@ -40,11 +67,26 @@ export async function mountBullBoard(
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Popbill → JANDI relay' } },
   });
+  // Replaces the board's own handler, which answers with the Redis error's text.
+  const logger = new Logger('BullBoard');
+  serverAdapter.setErrorHandler((error: Error & { statusCode?: HTTPStatus }) => {
+    const failed = !error.statusCode || error.statusCode >= 500;
+    if (failed)
+      logger.error({ err: error.message, stack: error.stack }, 'Bull Board request failed');
+    return {
+      status: failed ? 500 : error.statusCode,
+      body: {
+        error: { key: 'ERRORS.INTERNAL_SERVER_ERROR' },
+        message: failed ? BOARD_FAILED : error.message,
+      },
+    };
+  });
 
   const fastify = app.getHttpAdapter().getInstance();
   await fastify.register(
     async (scope) => {
       scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+        reply.headers(BOARD_HEADERS);
         if (basicAuthMatches(request.headers.authorization, credentials)) return;
         await reply
           .code(401)

@@ -2,13 +2,20 @@ import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/co
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type Redis from 'ioredis';
 import { INGEST_REDIS } from '../ingest.config';
+import {
+  PopbillEventProducer,
+  UNREADY_AFTER_STORE_FAILURE_MS,
+} from '../webhooks/popbill-event.producer';
 
 const READY_TIMEOUT_MS = 1000;
 
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(INGEST_REDIS) private readonly redis: Redis) {}
+  constructor(
+    @Inject(INGEST_REDIS) private readonly redis: Redis,
+    private readonly producer: PopbillEventProducer,
+  ) {}
 
   @Get('live')
   @ApiOperation({ summary: 'The process is up' })
@@ -17,8 +24,26 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Redis answers, so webhooks can be stored' })
+  @ApiOperation({
+    summary: `Redis answers and the last webhook was stored (or its failure is older than ${UNREADY_AFTER_STORE_FAILURE_MS / 1000} s)`,
+  })
   async ready() {
+    await this.redisAnswers();
+    // PING alone misses a Redis that answers but refuses the queue's writes.
+    const failedAgoMs = this.producer.recentStoreFailureAgeMs();
+    if (failedAgoMs !== null) {
+      // The Redis error itself is in the log line of the refused webhook.
+      throw new ServiceUnavailableException({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: `the last webhook could not be stored (${Math.round(failedAgoMs / 1000)} s ago)`,
+        redis: 'refusing writes',
+      });
+    }
+    return { status: 'ok', redis: 'up' };
+  }
+
+  private async redisAnswers(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -30,7 +55,6 @@ export class HealthController {
           );
         }),
       ]);
-      return { status: 'ok', redis: 'up' };
     } catch (error) {
       throw new ServiceUnavailableException({
         statusCode: 503,

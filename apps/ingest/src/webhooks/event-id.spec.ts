@@ -1,18 +1,22 @@
-import { canonicalJson, eventIdFor } from './event-id';
+import { QueueKeys } from 'bullmq';
+import { canonicalJson, EVENT_ID_PREFIX, eventIdFor } from './event-id';
+
+const PREFIXES = Object.values(EVENT_ID_PREFIX);
 
 describe('eventIdFor', () => {
-  it('uses Pb-Webhook-MID as it is', () => {
+  it('uses Pb-Webhook-MID as it is behind the "m." prefix', () => {
     expect(eventIdFor('TAXINVOICE.STATE', '016120000002-1777d55c2c41492ab06826d', {})).toEqual({
-      eventId: '016120000002-1777d55c2c41492ab06826d',
+      eventId: 'm.016120000002-1777d55c2c41492ab06826d',
       eventIdSource: 'mid',
     });
+    expect(eventIdFor('T', '12345', {}).eventId).toBe('m.12345');
   });
 
-  it.each([['has:colon'], ['12345'], ['with space'], ['x'.repeat(129)]])(
-    'hashes a MID BullMQ could not take as a job id (%s), stably',
+  it.each([['has:colon'], ['with space'], ['x'.repeat(129)], ['é']])(
+    'hashes a MID that is not a safe id (%s), stably',
     (mid) => {
       const first = eventIdFor('T', mid, {});
-      expect(first.eventId).toMatch(/^mid-[0-9a-f]{40}$/);
+      expect(first.eventId).toMatch(/^mh\.[0-9a-f]{40}$/);
       expect(first.eventIdSource).toBe('mid');
       expect(eventIdFor('T', mid, { other: 1 })).toEqual(first);
     },
@@ -30,7 +34,7 @@ describe('eventIdFor', () => {
       itemKey: '1',
     });
     expect(a).toEqual(b);
-    expect(a.eventId).toMatch(/^h-[0-9a-f]{40}$/);
+    expect(a.eventId).toMatch(/^h\.[0-9a-f]{40}$/);
     expect(a.eventIdSource).toBe('hash');
   });
 
@@ -51,6 +55,32 @@ describe('eventIdFor', () => {
     expect(
       eventIdFor('TAXINVOICE.STATE', undefined, { stateCode: '300', list: [1, 2] }).eventId,
     ).not.toBe(base);
+  });
+
+  it('gives every source its own prefix, none a prefix of another', () => {
+    for (const a of PREFIXES) {
+      for (const b of PREFIXES) if (a !== b) expect(b.startsWith(a)).toBe(false);
+    }
+    const hashId = eventIdFor('T', undefined, { a: 1 }).eventId;
+    const midHashId = eventIdFor('T', 'not safe', {}).eventId;
+    // A MID that spells out another source's id still lands in the MID namespace.
+    expect(eventIdFor('T', hashId, {}).eventId).toBe(`m.${hashId}`);
+    expect(eventIdFor('T', midHashId, {}).eventId).toBe(`m.${midHashId}`);
+  });
+
+  it.each([
+    ['a BullMQ key name', 'wait'],
+    ['digits only', '0'],
+    ['a colon', 'de:x'],
+    ['no MID', undefined],
+  ])('keeps to BullMQ custom id rules and off its key names for %s', (_label, mid) => {
+    const { eventId } = eventIdFor('T', mid, {});
+    expect(eventId).not.toContain(':');
+    expect(`${parseInt(eventId, 10)}`).not.toBe(eventId);
+    const keyNames = Object.keys(new QueueKeys('p').getKeys('q'));
+    expect(keyNames).toContain('wait');
+    expect(keyNames).not.toContain(eventId);
+    expect(keyNames.some((name) => PREFIXES.some((prefix) => name.startsWith(prefix)))).toBe(false);
   });
 
   it('writes canonical JSON', () => {

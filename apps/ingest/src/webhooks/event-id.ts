@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { JsonValue } from '@app/contracts';
 
-/** Characters BullMQ accepts in a custom job id that are also safe in logs and URLs. */
+/** Characters BullMQ accepts in a custom job id (no ":") that are also safe in logs and URLs. */
 const SAFE_MID = /^[A-Za-z0-9._~-]{1,128}$/;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -17,9 +17,23 @@ export function canonicalJson(value: JsonValue): string {
 }
 
 /**
- * The job id and dedupe key of one webhook: Pb-Webhook-MID itself when it is a safe id
- * (not all digits, which BullMQ reserves, and without ":"), a hash of it otherwise, and without
- * a MID a stable hash of type + body, so a re-sent body collapses into the same job.
+ * Job id prefixes, one per source of id. Each ends with "." and none is a prefix of another, so
+ * ids of different sources never meet; no BullMQ key name of a queue (wait, meta, events, …)
+ * contains ".", so no id can name one of the queue's own keys either.
+ */
+export const EVENT_ID_PREFIX = {
+  /** Pb-Webhook-MID as it is, when it is a safe id. */
+  mid: 'm.',
+  /** A hash of a Pb-Webhook-MID that is not a safe id. */
+  midHash: 'mh.',
+  /** Without a MID: a hash of type + body. */
+  bodyHash: 'h.',
+} as const;
+
+/**
+ * The job id and dedupe key of one webhook: always prefixed by its source (EVENT_ID_PREFIX),
+ * then Pb-Webhook-MID itself when it is a safe id, a hash of it otherwise, and without a MID a
+ * stable hash of type + body, so a re-sent body collapses into the same job.
  */
 export function eventIdFor(
   webhookType: string,
@@ -27,12 +41,13 @@ export function eventIdFor(
   body: JsonValue,
 ): { eventId: string; eventIdSource: 'mid' | 'hash' } {
   if (mid !== undefined && mid !== '') {
-    const eventId =
-      SAFE_MID.test(mid) && !/^\d+$/.test(mid) ? mid : `mid-${sha256(mid).slice(0, 40)}`;
+    const eventId = SAFE_MID.test(mid)
+      ? `${EVENT_ID_PREFIX.mid}${mid}`
+      : `${EVENT_ID_PREFIX.midHash}${sha256(mid).slice(0, 40)}`;
     return { eventId, eventIdSource: 'mid' };
   }
   return {
-    eventId: `h-${sha256(`${webhookType}\n${canonicalJson(body)}`).slice(0, 40)}`,
+    eventId: `${EVENT_ID_PREFIX.bodyHash}${sha256(`${webhookType}\n${canonicalJson(body)}`).slice(0, 40)}`,
     eventIdSource: 'hash',
   };
 }

@@ -14,6 +14,9 @@ import { IngestMetrics, typeLabel } from '../metrics/ingest.metrics';
 
 export type EnqueueOutcome = 'accepted' | 'duplicate' | 'revived';
 
+/** How long a failed store keeps ingest unready when no store has succeeded since. */
+export const UNREADY_AFTER_STORE_FAILURE_MS = 30_000;
+
 export class QueueUnavailableError extends Error {
   constructor(cause: unknown) {
     super(
@@ -31,6 +34,8 @@ export class QueueUnavailableError extends Error {
 @Injectable()
 export class PopbillEventProducer {
   private readonly logger = new Logger(PopbillEventProducer.name);
+  /** When the last store failed; null once one has succeeded since. */
+  private lastStoreFailureAt: number | null = null;
 
   constructor(
     @InjectQueue(RELAY_QUEUE) private readonly queue: Queue<PopbillEventJob>,
@@ -60,10 +65,12 @@ export class PopbillEventProducer {
     } catch (error) {
       probe.catch(() => undefined);
       add.catch(() => undefined);
+      this.lastStoreFailureAt = Date.now();
       throw new QueueUnavailableError(error);
     } finally {
       stopTimer();
     }
+    this.lastStoreFailureAt = null;
     const type = typeLabel(job.webhookType);
     if (seen === 0) {
       this.metrics.accepted.inc({ type });
@@ -75,6 +82,13 @@ export class PopbillEventProducer {
     }
     this.metrics.duplicate.inc({ type });
     return 'duplicate';
+  }
+
+  /** Milliseconds since the last store failed, if none has succeeded since and it is recent. */
+  recentStoreFailureAgeMs(now = Date.now()): number | null {
+    const at = this.lastStoreFailureAt;
+    if (at === null || now - at > UNREADY_AFTER_STORE_FAILURE_MS) return null;
+    return now - at;
   }
 
   /** A resend of a dead-lettered event puts that job back to work with fresh attempts. */

@@ -1,14 +1,11 @@
-# syntax=docker/dockerfile:1
 # One build, three small runtime targets: ingest, worker and jandi-sink (docker-compose.yml
 # picks each by `target`). Runtime stages hold production dependencies and dist/ only.
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm install keeps the versions of package-lock.json; npm ci refuses a lock that lists only
-# the linux builds of optional native packages.
-RUN npm install --ignore-scripts --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json nest-cli.json ./
 COPY libs libs
 COPY apps apps

@@ -4,7 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { REPO_ROOT, sleep } from '../support/process';
+import { POPBILL_FIXTURES } from '../support/fixtures';
+import { sleep } from '../support/process';
 import { emptyTally, JANDI_PATH, makeEvents, RelaySystem, rssMb, rssSampler } from './relay-system';
 
 export interface Row {
@@ -185,10 +186,7 @@ const HEADERS = 'Pb-Webhook-Type: TAXINVOICE.STATE\r\nPb-Webhook-MID: hostile\r\
 /** The hostile bodies: each returns [content type, body]. */
 function hostileBodies(): Array<[string, string, Buffer | string]> {
   const valid = JSON.parse(
-    readFileSync(
-      join(REPO_ROOT, '..', 'shared', 'fixtures', 'popbill', 'taxinvoice-issue.json'),
-      'utf8',
-    ),
+    readFileSync(join(POPBILL_FIXTURES, 'taxinvoice-issue.json'), 'utf8'),
   ).body;
   const deep = (depth: number, open: string, close: string, leaf: string) =>
     open.repeat(depth) + leaf + close.repeat(depth);
@@ -495,7 +493,7 @@ export async function load(scale: Scale): Promise<Row & { p99: number; errors: n
     ingestEnv: { LOG_LEVEL: 'warn' },
   });
   try {
-    const dir = join(REPO_ROOT, '..', 'shared', 'fixtures', 'popbill');
+    const dir = POPBILL_FIXTURES;
     const fixtures = readdirSync(dir)
       .filter((f) => f.endsWith('.json'))
       .map(

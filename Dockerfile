@@ -1,36 +1,44 @@
-# syntax=docker/dockerfile:1
 # One build, three small runtime targets: ingest, worker and jandi-sink (docker-compose.yml
 # picks each by `target`). Runtime stages hold production dependencies and dist/ only.
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm install keeps the versions of package-lock.json; npm ci refuses a lock that lists only
-# the linux builds of optional native packages.
-RUN npm install --ignore-scripts --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json nest-cli.json ./
 COPY libs libs
 COPY apps apps
-RUN npm run build && npm prune --omit=dev --ignore-scripts && npm cache clean --force
+RUN npm run build
 
-FROM ${NODE_IMAGE} AS runtime
+FROM ${NODE_IMAGE} AS production-dependencies
+WORKDIR /app
+COPY package.json package-lock.json ./
+# typescript is a dev tool, kept by --omit=dev only because valibot names it an optional peer.
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+  && rm -rf node_modules/typescript
+
+FROM ${NODE_IMAGE} AS base
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules node_modules
-COPY --from=build /app/dist dist
-# The image's unprivileged user; the app writes nothing to disk.
+# The image's unprivileged user; the apps write nothing to disk.
 USER node
 STOPSIGNAL SIGTERM
 
+FROM base AS runtime
+COPY --from=production-dependencies /app/package.json ./
+COPY --from=production-dependencies /app/node_modules node_modules
+
 FROM runtime AS worker
+COPY --from=build /app/dist/apps/worker dist/apps/worker
 EXPOSE 9100
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9100)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "dist/apps/worker/main.js"]
 
-FROM runtime AS jandi-sink
+# The sink's bundle needs Node's http module only: no node_modules.
+FROM base AS jandi-sink
+COPY --from=build /app/dist/apps/jandi-sink dist/apps/jandi-sink
 EXPOSE 8090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8090)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
@@ -38,6 +46,7 @@ CMD ["node", "dist/apps/jandi-sink/main.js"]
 
 # Last, so a plain `docker build .` gives the ingest image.
 FROM runtime AS ingest
+COPY --from=build /app/dist/apps/ingest dist/apps/ingest
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

@@ -11,6 +11,7 @@ import autocannon from 'autocannon';
 import Redis from 'ioredis';
 import { DELIVER_EVENT_JOB, RELAY_JOB_OPTIONS, RELAY_QUEUE } from '@app/contracts';
 import { freePort, REPO_ROOT, sleep, waitFor } from '../test/support/process';
+import { POPBILL_FIXTURES } from '../test/support/fixtures';
 import { RedisServer } from '../test/support/redis';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -21,10 +22,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const CLOCK_TICKS = 100;
 
 const fixture = JSON.parse(
-  readFileSync(
-    join(REPO_ROOT, '..', 'shared', 'fixtures', 'popbill', 'taxinvoice-issue.json'),
-    'utf8',
-  ),
+  readFileSync(join(POPBILL_FIXTURES, 'taxinvoice-issue.json'), 'utf8'),
 ) as { headers: Record<string, string>; body: object };
 const BODY = JSON.stringify(fixture.body);
 

@@ -19,6 +19,7 @@ interface Service {
   healthcheck?: { test: string[] };
   profiles?: string[];
   container_name?: string;
+  init?: boolean;
 }
 
 /** `docker-compose config` (Debian's docker-compose; .ci/run installs it), resolved. */
@@ -58,6 +59,11 @@ describe('docker-compose.yml and Dockerfile', () => {
     expect(services.worker.healthcheck?.test.join(' ')).toContain(
       `:${services.worker.environment?.METRICS_PORT}/health/ready`,
     );
+  });
+
+  it('runs each app under an init process that forwards signals', async () => {
+    const services = await composeConfig();
+    for (const name of ['ingest', 'worker', 'jandi-sink']) expect(services[name].init).toBe(true);
   });
 
   it('lets workers scale: no container name, no host port', async () => {
@@ -105,7 +111,8 @@ describe('docker-compose.yml and Dockerfile', () => {
     for (const service of Object.values(services)) {
       if (service.build) expect(stages).toContain(service.build.target);
     }
-    expect(dockerfile).toMatch(/npm prune --omit=dev/);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).not.toMatch(/npm install/);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile.match(/^HEALTHCHECK /gm)).toHaveLength(3);
     expect(read('.dockerignore')).toMatch(/^node_modules$/m);

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { JandiStandin } from '@app/jandi-standin';
-import { freePort, REPO_ROOT, startApp, waitFor, type RunningApp } from './support/process';
+import { POPBILL_FIXTURES } from './support/fixtures';
+import { freePort, startApp, waitFor, type RunningApp } from './support/process';
 
 const run = promisify(execFile);
-const FIXTURES = join(REPO_ROOT, 'apps', 'worker', 'test', 'fixtures', 'popbill');
 const HOOK = '/connect-api/webhook/1/cluster-test';
 
 /** Three cluster-enabled redis-servers on loopback, each in its own directory. */
@@ -147,7 +147,7 @@ describe('ingest → worker → JANDI through a 3-master Redis Cluster', () => {
   it('stores each webhook once and delivers it to JANDI', async () => {
     const files = ['taxinvoice-issue.json', 'statement-issue.json', 'cashbill-nts-failed.json'];
     for (const file of files) {
-      const fixture = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as {
+      const fixture = JSON.parse(readFileSync(join(POPBILL_FIXTURES, file), 'utf8')) as {
         headers: Record<string, string>;
         body: unknown;
       };

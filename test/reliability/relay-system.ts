@@ -3,16 +3,14 @@ import { join } from 'node:path';
 import { RELAY_QUEUE } from '@app/contracts';
 import { JandiStandin, type AcceptedMessage, type StandinWindow } from '@app/jandi-standin';
 import { Queue } from 'bullmq';
-import { freePort, REPO_ROOT, sleep, startApp, type RunningApp } from '../support/process';
+import { freePort, sleep, startApp, type RunningApp } from '../support/process';
+import { POPBILL_FIXTURES } from '../support/fixtures';
 import { RedisServer } from '../support/redis';
 
 export const JANDI_PATH = '/connect-api/webhook/1/reliability-secret-token-0123456789';
 
 const fixture = JSON.parse(
-  readFileSync(
-    join(REPO_ROOT, '..', 'shared', 'fixtures', 'popbill', 'taxinvoice-issue.json'),
-    'utf8',
-  ),
+  readFileSync(join(POPBILL_FIXTURES, 'taxinvoice-issue.json'), 'utf8'),
 ) as { headers: Record<string, string>; body: Record<string, unknown> };
 
 /** One Popbill event with a document key unique to this run, so its delivery can be traced. */

@@ -5,7 +5,8 @@ import { request as httpRequest, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { bullmqKeySuffixes } from '../support/bullmq-keys';
-import { REPO_ROOT, sleep } from '../support/process';
+import { POPBILL_FIXTURES } from '../support/fixtures';
+import { sleep } from '../support/process';
 import { emptyTally, JANDI_PATH, makeEvents, RelaySystem, rssMb, rssSampler } from './relay-system';
 
 export interface Row {
@@ -186,10 +187,7 @@ const HEADERS = 'Pb-Webhook-Type: TAXINVOICE.STATE\r\nPb-Webhook-MID: hostile\r\
 /** The hostile bodies: each returns [content type, body]. */
 function hostileBodies(): Array<[string, string, Buffer | string]> {
   const valid = JSON.parse(
-    readFileSync(
-      join(REPO_ROOT, '..', 'shared', 'fixtures', 'popbill', 'taxinvoice-issue.json'),
-      'utf8',
-    ),
+    readFileSync(join(POPBILL_FIXTURES, 'taxinvoice-issue.json'), 'utf8'),
   ).body;
   const deep = (depth: number, open: string, close: string, leaf: string) =>
     open.repeat(depth) + leaf + close.repeat(depth);
@@ -520,7 +518,7 @@ export async function load(scale: Scale): Promise<Row & { p99: number; errors: n
     ingestEnv: { LOG_LEVEL: 'warn' },
   });
   try {
-    const dir = join(REPO_ROOT, '..', 'shared', 'fixtures', 'popbill');
+    const dir = POPBILL_FIXTURES;
     const fixtures = readdirSync(dir)
       .filter((f) => f.endsWith('.json'))
       .map(

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { freePort, waitFor } from './process';
 
-/** The shared Redis the test run uses (CI makes sure one answers). */
+/** The Redis the test run uses: test/support/global-setup.ts finds or starts one. */
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A queue prefix no other test file or run shares; braces keep it Cluster-safe. */

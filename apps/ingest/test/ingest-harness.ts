@@ -6,6 +6,7 @@ import { Job, Queue } from 'bullmq';
 import { createIngestApp } from '../src/ingest.app';
 import { eventIdFor } from '../src/webhooks/event-id';
 import { loadIngestConfig } from '../src/ingest.config';
+import { POPBILL_FIXTURES } from '../../../test/support/fixtures';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../../../test/support/redis';
 
 export interface Fixture {
@@ -14,21 +15,13 @@ export interface Fixture {
   body: Record<string, unknown>;
 }
 
-export const FIXTURES_DIR = join(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  '..',
-  'shared',
-  'fixtures',
-  'popbill',
-);
-
 export function loadFixtures(): Fixture[] {
-  return readdirSync(FIXTURES_DIR)
+  return readdirSync(POPBILL_FIXTURES)
     .filter((file) => file.endsWith('.json'))
-    .map((file) => ({ name: file, ...JSON.parse(readFileSync(join(FIXTURES_DIR, file), 'utf8')) }));
+    .map((file) => ({
+      name: file,
+      ...JSON.parse(readFileSync(join(POPBILL_FIXTURES, file), 'utf8')),
+    }));
 }
 
 export interface IngestUnderTest {

@@ -1,9 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JsonObject, PopbillEventJobV1 } from '@app/contracts';
-
-/** Copies of ../shared/fixtures/popbill, so the worker's tests do not reach outside the repo. */
-export const FIXTURE_DIR = join(__dirname, 'fixtures', 'popbill');
+import { POPBILL_FIXTURES as FIXTURE_DIR } from '../../../test/support/fixtures';
 
 interface Fixture {
   headers: Record<string, string>;

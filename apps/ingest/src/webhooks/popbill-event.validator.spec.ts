@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateSync } from 'class-validator';
+import { POPBILL_FIXTURES } from '../../../../test/support/fixtures';
 import { EVENT_DTOS } from './popbill-event.dto';
 import {
   checkPopbillEvent,
@@ -9,7 +10,7 @@ import {
   nestsDeeperThan,
 } from './popbill-event.validator';
 
-const dir = join(__dirname, '..', '..', '..', '..', '..', 'shared', 'fixtures', 'popbill');
+const dir = POPBILL_FIXTURES;
 const fixtures = readdirSync(dir)
   .filter((file) => file.endsWith('.json'))
   .map((file) => ({ file, ...JSON.parse(readFileSync(join(dir, file), 'utf8')) }));

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RELAY_QUEUE } from '@app/contracts';
 import { JandiStandin, type AcceptedMessage, type StandinWindow } from '@app/jandi-standin';
-import { Queue } from 'bullmq';
+import { Queue, type ConnectionOptions } from 'bullmq';
 import { freePort, sleep, startApp, type RunningApp } from '../support/process';
 import { POPBILL_FIXTURES } from '../support/fixtures';
 import { RedisServer } from '../support/redis';
@@ -37,6 +37,9 @@ export interface SendTally {
   answered503: number;
   answered5xx: number;
   otherStatuses: number;
+  /** Date.now() of the first and last 503 answer; null without any. */
+  first503At: number | null;
+  last503At: number | null;
 }
 
 export const emptyTally = (): SendTally => ({
@@ -45,6 +48,8 @@ export const emptyTally = (): SendTally => ({
   answered503: 0,
   answered5xx: 0,
   otherStatuses: 0,
+  first503At: null,
+  last503At: null,
 });
 
 export interface RelaySystemOptions {
@@ -53,6 +58,14 @@ export interface RelaySystemOptions {
   limits: StandinWindow[];
   ingestEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
+  /** A Redis of the scenario's own (not started yet, full, a Sentinel group's master…). */
+  redis?: RedisServer;
+  /** Where the apps find Redis, instead of REDIS_URL of `redis` (e.g. REDIS_SENTINELS). */
+  redisEnv?: Record<string, string>;
+  /** How the test's own queue client finds Redis, with `redisEnv`. */
+  queueConnection?: ConnectionOptions;
+  /** Start the apps without waiting for them to be ready (Redis is not there yet). */
+  liveOnly?: boolean;
 }
 
 const limitsEnv = (limits: StandinWindow[]) =>
@@ -78,12 +91,15 @@ export class RelaySystem {
     readonly prefix = '{reliability}',
   ) {
     this.standin = new JandiStandin({ windows: options.limits });
-    this.queue = new Queue(RELAY_QUEUE, { connection: { url: redis.url }, prefix });
+    this.queue = new Queue(RELAY_QUEUE, {
+      connection: options.queueConnection ?? { url: redis.url },
+      prefix,
+    });
     this.queue.on('error', () => undefined);
   }
 
   static async start(options: RelaySystemOptions): Promise<RelaySystem> {
-    const system = new RelaySystem(await RedisServer.start(), options);
+    const system = new RelaySystem(options.redis ?? (await RedisServer.start()), options);
     await system.standin.listen();
     await system.startIngest();
     for (let i = 0; i < options.workers; i++) await system.startWorker();
@@ -96,14 +112,14 @@ export class RelaySystem {
     this.ingest = await startApp(
       'ingest',
       {
-        REDIS_URL: this.redis.url,
+        ...this.redisEnv(),
         QUEUE_PREFIX: this.prefix,
         PORT: String(port),
         HOST: '127.0.0.1',
         ENQUEUE_TIMEOUT_MS: '1000',
         ...this.options.ingestEnv,
       },
-      `${this.ingestUrl}/health/ready`,
+      `${this.ingestUrl}/health/${this.options.liveOnly ? 'live' : 'ready'}`,
     );
   }
 
@@ -112,7 +128,7 @@ export class RelaySystem {
     const worker = await startApp(
       'worker',
       {
-        REDIS_URL: this.redis.url,
+        ...this.redisEnv(),
         QUEUE_PREFIX: this.prefix,
         JANDI_WEBHOOK_URL: this.standin.url(JANDI_PATH),
         JANDI_RATE_LIMITS: limitsEnv(this.options.limits),
@@ -136,6 +152,10 @@ export class RelaySystem {
     this.workers.push(worker);
     this.workerPorts.push(port);
     return worker;
+  }
+
+  private redisEnv(): Record<string, string> {
+    return this.options.redisEnv ?? { REDIS_URL: this.redis.url };
   }
 
   /** POSTs like Popbill: up to `tries` sends, `resendDelayMs` apart, until one gets 200 OK. */
@@ -165,8 +185,11 @@ export class RelaySystem {
         tally.acked.add(event.mid);
         return;
       }
-      if (status === 503) tally.answered503++;
-      else if (status >= 500) tally.answered5xx++;
+      if (status === 503) {
+        tally.answered503++;
+        tally.first503At ??= Date.now();
+        tally.last503At = Date.now();
+      } else if (status >= 500) tally.answered5xx++;
       else tally.otherStatuses++;
       await sleep(resendDelayMs);
     }

@@ -6,7 +6,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { bullmqKeySuffixes } from '../support/bullmq-keys';
 import { POPBILL_FIXTURES } from '../support/fixtures';
-import { sleep } from '../support/process';
+import { sleep, waitFor, type RunningApp } from '../support/process';
+import { RedisSentinel, RedisServer, sentinelBinary } from '../support/redis';
 import { emptyTally, JANDI_PATH, makeEvents, RelaySystem, rssMb, rssSampler } from './relay-system';
 
 export interface Row {
@@ -24,6 +25,9 @@ export interface Row {
 
 export interface Scale {
   events: number;
+  /** Webhooks per second while the Sentinel master is killed, and for how long. */
+  failoverRate: number;
+  failoverSeconds: number;
   hostileRequests: number;
   loadRate: number;
   loadSeconds: number;
@@ -32,6 +36,8 @@ export interface Scale {
 
 export const CI_SCALE: Scale = {
   events: 300,
+  failoverRate: 40,
+  failoverSeconds: 6,
   hostileRequests: 10_000,
   loadRate: 1000,
   loadSeconds: 10,
@@ -39,6 +45,8 @@ export const CI_SCALE: Scale = {
 };
 export const FULL_SCALE: Scale = {
   events: 2000,
+  failoverRate: 100,
+  failoverSeconds: 20,
   hostileRequests: 20_000,
   loadRate: 2000,
   loadSeconds: 60,
@@ -569,6 +577,345 @@ export async function load(scale: Scale): Promise<Row & { p99: number; errors: n
     };
   } finally {
     await system.stop();
+  }
+}
+
+/** Waits for a process to exit on its own within `ms`; its exit code, or null if still running. */
+async function exitWithin(app: RunningApp, ms: number): Promise<number | string | null> {
+  const { child } = app;
+  if (child.exitCode !== null || child.signalCode !== null)
+    return child.signalCode ?? child.exitCode;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(signal ?? code);
+    });
+  });
+}
+
+/** The job ids a worker logged as abandoned when its shutdown ran out of time. */
+function abandonedJobIds(output: string): string[] {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"abandoned"')) continue;
+    try {
+      return (JSON.parse(line) as { abandoned: string[] }).abandoned;
+    } catch {
+      continue;
+    }
+  }
+  return [];
+}
+
+const GRACE_MS = 2000;
+/** Generous: a loaded 2-core machine; still far below a process that never exits. */
+const EXIT_WAIT_MS = GRACE_MS + 5000 + 20_000;
+
+export interface ShutdownRow extends Row {
+  /** Exit code or signal of each app after SIGTERM with Redis gone; null = still running. */
+  exits: { worker: number | string | null; ingest: number | string | null };
+  abandoned: string[];
+  /** Abandoned jobs another worker took back as stalled and delivered. */
+  recoveredAsStalled: number;
+}
+
+/**
+ * 7. SIGTERM with Redis gone: a worker holding jobs mid-send (JANDI hangs) and ingest both exit
+ * within grace + margin, the worker non-zero with the jobs it abandoned logged; once Redis is
+ * back, another worker takes those jobs back as stalled and delivers them.
+ */
+export async function shutdownWithoutRedis(): Promise<ShutdownRow> {
+  const system = await RelaySystem.start({
+    workers: 1,
+    limits: FAST_LIMITS,
+    workerEnv: { SHUTDOWN_GRACE_MS: String(GRACE_MS), JANDI_TIMEOUT_MS: '60000' },
+    ingestEnv: { SHUTDOWN_GRACE_MS: String(GRACE_MS) },
+  });
+  try {
+    const events = makeEvents(24);
+    const tally = emptyTally();
+    system.standin.setMode(JANDI_PATH, 'hang');
+    await system.sendAll(events, tally, 200);
+    await waitFor(
+      async () => (await system.queue.getJobCounts('active')).active >= 16,
+      20_000,
+      'the worker to hold 16 jobs mid-send',
+    );
+    await system.redis.kill();
+    const [worker] = system.workers;
+    worker.child.kill('SIGTERM');
+    system.ingest.child.kill('SIGTERM');
+    const [workerExit, ingestExit] = await Promise.all([
+      exitWithin(worker, EXIT_WAIT_MS),
+      exitWithin(system.ingest, EXIT_WAIT_MS),
+    ]);
+    const abandoned = abandonedJobIds(worker.output());
+
+    system.standin.setMode(JANDI_PATH, 'ok');
+    await system.redis.restart();
+    await system.startWorker({ JANDI_TIMEOUT_MS: '1000' });
+    await system.waitForDelivery(events, tally.acked, 60_000);
+    let recoveredAsStalled = 0;
+    for (const id of abandoned) {
+      const job = await system.queue.getJob(id);
+      if (job?.finishedOn && job.stalledCounter > 0) recoveredAsStalled++;
+    }
+    return {
+      ...deliveryRow('7 SIGTERM with Redis gone', system, events, tally, 0, ''),
+      notes: `exit codes worker ${workerExit}, ingest ${ingestExit} (bound ${GRACE_MS} + 5000 ms); abandoned ${abandoned.length}, taken back as stalled and delivered ${recoveredAsStalled}`,
+      exits: { worker: workerExit, ingest: ingestExit },
+      abandoned,
+      recoveredAsStalled,
+    };
+  } finally {
+    await system.stop();
+  }
+}
+
+const status = (url: string) =>
+  fetch(url, { signal: AbortSignal.timeout(5000) }).then(
+    (r) => r.status,
+    () => 0,
+  );
+
+const metric = async (url: string, name: string): Promise<number | null> => {
+  const text = await fetch(url).then((r) => r.text());
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : null;
+};
+
+export interface StartupRow extends Row {
+  /** Readiness (HTTP status) and relay_redis_up while Redis is absent, then once it is there. */
+  before: { ingestReady: number; workerReady: number; webhook: number; redisUp: number | null };
+  after: { ingestReady: number; workerReady: number; redisUp: number | null };
+  restarts: number;
+  unstructuredErrors: number;
+}
+
+/** 8. Apps started before Redis: not ready and 503 meanwhile, ready once Redis is up, no restart. */
+export async function startBeforeRedis(): Promise<StartupRow> {
+  const redis = await RedisServer.reserve();
+  const system = await RelaySystem.start({
+    workers: 1,
+    limits: FAST_LIMITS,
+    redis,
+    liveOnly: true,
+  });
+  try {
+    const workerUrl = `http://127.0.0.1:${system.workerPorts[0]}`;
+    const probe = makeEvents(1);
+    const probeTally = emptyTally();
+    await system.sendLikePopbill(probe[0], probeTally, 1);
+    const before = {
+      ingestReady: await status(`${system.ingestUrl}/health/ready`),
+      workerReady: await status(`${workerUrl}/health/ready`),
+      webhook: probeTally.answered503 === 1 ? 503 : probeTally.acked.size ? 200 : 0,
+      redisUp: await metric(`${system.ingestUrl}/metrics`, 'relay_redis_up'),
+    };
+    const pids = [system.ingest.child.pid, system.workers[0].child.pid];
+    await redis.restart();
+    await waitFor(
+      async () =>
+        (await status(`${system.ingestUrl}/health/ready`)) === 200 &&
+        (await status(`${workerUrl}/health/ready`)) === 200,
+      30_000,
+      'ingest and worker to become ready',
+      200,
+    );
+    const after = {
+      ingestReady: await status(`${system.ingestUrl}/health/ready`),
+      workerReady: await status(`${workerUrl}/health/ready`),
+      redisUp: await metric(`${workerUrl}/metrics`, 'relay_redis_up'),
+    };
+    const events = makeEvents(20);
+    const tally = emptyTally();
+    await system.sendAll(events, tally, 100);
+    await system.waitForDelivery(events, tally.acked, 30_000);
+    const now = [system.ingest.child, system.workers[0].child];
+    const restarts = now.filter((c, i) => c.pid !== pids[i] || c.exitCode !== null).length;
+    const unstructuredErrors = (system.output().match(/Unhandled error event|^Error: /gm) ?? [])
+      .length;
+    return {
+      ...deliveryRow('8 started before Redis', system, events, tally, 0, ''),
+      notes: `before Redis: ready ingest ${before.ingestReady}, worker ${before.workerReady}, webhook ${before.webhook}, relay_redis_up ${before.redisUp}; after: ready ${after.ingestReady}/${after.workerReady}, relay_redis_up ${after.redisUp}; restarts ${restarts}; unstructured error lines ${unstructuredErrors}`,
+      before,
+      after,
+      restarts,
+      unstructuredErrors,
+    };
+  } finally {
+    await system.stop();
+  }
+}
+
+export interface FullRow extends Row {
+  /** While full: ingest readiness body's `redis`, relay_redis_full, and a log line said so. */
+  whileFull: {
+    readyStatus: number;
+    readyRedis: string;
+    fullMetric: number | null;
+    logged: boolean;
+  };
+  /** Acked events still queued or delivered once the worker drained: none missing. */
+  storedAcked: number;
+  /** Delivered before the operator raised maxmemory. */
+  deliveredWhileFull: number;
+  acceptsAfterMoreMemory: boolean;
+}
+
+/**
+ * 9. Redis full (small maxmemory, noeviction): ingest answers 503 and says why in health,
+ * metrics and logs, nothing acknowledged is lost, the worker keeps delivering.
+ */
+export async function redisFull(): Promise<FullRow> {
+  const redis = await RedisServer.start({ maxmemory: '4mb' });
+  const system = await RelaySystem.start({
+    workers: 0,
+    limits: FAST_LIMITS,
+    redis,
+    // At this tiny maxmemory the workers' share (events stream, completed jobs) needs 40 %.
+    ingestEnv: { LOG_LEVEL: 'warn', REDIS_MEMORY_LIMIT_PERCENT: '60' },
+  });
+  try {
+    const events = makeEvents(20_000);
+    const tally = emptyTally();
+    let sentCount = 0;
+    // One try each, 16 at a time, until Redis has refused a few.
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (tally.answered503 < 20 && sentCount < events.length) {
+          await system.sendLikePopbill(events[sentCount++], tally, 1);
+        }
+      }),
+    );
+    const sent = events.slice(0, sentCount);
+    const ready = await fetch(`${system.ingestUrl}/health/ready`);
+    const readyBody = (await ready.json()) as { redis?: string };
+    const whileFull = {
+      readyStatus: ready.status,
+      readyRedis: readyBody.redis ?? '',
+      fullMetric: await metric(`${system.ingestUrl}/metrics`, 'relay_redis_full'),
+      logged: /Redis is full/.test(system.ingest.output()),
+    };
+    await system.startWorker();
+    await system.waitForDelivery(sent, tally.acked, 60_000);
+    const deliveredWhileFull = system.deliveries(sent).size;
+    const storedAcked = sent.filter((e) => tally.acked.has(e.mid)).length;
+    // The operator's fix: more memory; ingest takes events again without a restart.
+    await redis.command('CONFIG', 'SET', 'maxmemory', '64mb');
+    const after = emptyTally();
+    const more = makeEvents(5);
+    await waitFor(
+      async () => {
+        await system.sendLikePopbill(more[after.acked.size], after, 1);
+        return after.acked.size === more.length;
+      },
+      20_000,
+      'ingest to store webhooks again',
+      200,
+    ).catch(() => undefined);
+    await system.waitForDelivery(sent, tally.acked, 30_000);
+    const row = deliveryRow('9 Redis full (4 MB)', system, sent, tally, 0, '');
+    return {
+      ...row,
+      notes: `while full: ready ${whileFull.readyStatus} redis "${whileFull.readyRedis}", relay_redis_full ${whileFull.fullMetric}, logged ${whileFull.logged}; acked before full ${tally.acked.size}, delivered while full ${deliveredWhileFull}; accepts after CONFIG SET maxmemory ${after.acked.size === more.length}`,
+      whileFull,
+      deliveredWhileFull,
+      storedAcked,
+      acceptsAfterMoreMemory: after.acked.size === more.length,
+    };
+  } finally {
+    await system.stop();
+  }
+}
+
+export interface FailoverRow extends Row {
+  minReplicasAck: number;
+  /** From the first to the last 503 ingest answered, in ms. */
+  unavailableMs: number;
+  failedOver: boolean;
+}
+
+/** Why the Sentinel scenario cannot run here, or null when it can. */
+export const sentinelMissing = (): string | null =>
+  sentinelBinary()
+    ? null
+    : 'redis-sentinel is not installed: apt-get install redis-sentinel (Debian package redis-sentinel)';
+
+/**
+ * 10. Sentinel failover under load: a master, a replica and three sentinels; ingest and two
+ * workers find the master through the sentinels; the master is SIGKILLed mid-load and comes back
+ * later as a replica. With REDIS_MIN_REPLICAS_ACK=1 an acknowledged event is on the replica too.
+ */
+export async function sentinelFailover(scale: Scale, minReplicasAck: number): Promise<FailoverRow> {
+  const name = 'relay';
+  const master = await RedisServer.start();
+  const replica = await RedisServer.start({ replicaOf: master.port });
+  const sentinels: RedisSentinel[] = [];
+  let system: RelaySystem | null = null;
+  try {
+    await waitFor(
+      async () =>
+        /master_link_status:up/.test(String(await replica.command('INFO', 'replication'))),
+      10_000,
+      'the replica to sync',
+    );
+    for (let i = 0; i < 3; i++) sentinels.push(await RedisSentinel.start(name, master.port, 2));
+    const sentinelList = sentinels.map((s) => `127.0.0.1:${s.port}`).join(',');
+    system = await RelaySystem.start({
+      workers: 2,
+      limits: FAST_LIMITS,
+      redis: master,
+      redisEnv: { REDIS_SENTINELS: sentinelList, REDIS_SENTINEL_NAME: name },
+      queueConnection: {
+        sentinels: sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })),
+        name,
+      },
+      ingestEnv: { REDIS_MIN_REPLICAS_ACK: String(minReplicasAck) },
+    });
+    const events = makeEvents(scale.failoverRate * scale.failoverSeconds);
+    const tally = emptyTally();
+    // Popbill resends an unacknowledged event; 8 tries 1.5 s apart outlast the failover.
+    const sending = system.sendAll(events, tally, scale.failoverRate, 32, 1500);
+    await sleep(1000);
+    await master.kill();
+    let failedOver = false;
+    try {
+      await waitFor(
+        async () => (await sentinels[0].masterPort(name).catch(() => 0)) === replica.port,
+        30_000,
+        'the sentinels to promote the replica',
+        100,
+      );
+      failedOver = true;
+    } finally {
+      // The old master returns, and the sentinels make it a replica of the new one.
+      await master.restart();
+    }
+    await sending;
+    await system.waitForDelivery(events, tally.acked, 60_000);
+    const row = deliveryRow(
+      `10 Sentinel failover, REDIS_MIN_REPLICAS_ACK=${minReplicasAck}`,
+      system,
+      events,
+      tally,
+      0,
+      '',
+    );
+    const unavailableMs =
+      tally.first503At === null ? 0 : (tally.last503At ?? tally.first503At) - tally.first503At;
+    return {
+      ...row,
+      notes: `503 for ${unavailableMs} ms (first to last); failed over ${failedOver}; never acked ${tally.sent - tally.acked.size}`,
+      minReplicasAck,
+      unavailableMs,
+      failedOver,
+    };
+  } finally {
+    await system?.stop();
+    for (const sentinel of sentinels) await sentinel.stop();
+    await replica.stop();
+    await master.stop();
   }
 }
 

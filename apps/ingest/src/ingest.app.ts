@@ -121,7 +121,6 @@ export async function createIngestApp(config: IngestConfig): Promise<NestFastify
     },
   );
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
   app.get(PopbillWebhookRoute).register(fastify);
 
   const document = SwaggerModule.createDocument(

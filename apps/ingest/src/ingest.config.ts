@@ -23,6 +23,12 @@ export interface IngestConfig {
   bodyLimitBytes: number;
   dedupeWindowMs: number;
   enqueueTimeoutMs: number;
+  /** Replicas that must confirm a stored event (WAIT) before it is acknowledged; 0: none. */
+  minReplicasAck: number;
+  /** Share of Redis maxmemory past which webhooks get 503, keeping the rest for the workers. */
+  memoryLimitPercent: number;
+  /** Time in-flight requests get on SIGTERM; the process exits at most a margin later. */
+  shutdownGraceMs: number;
   basicAuth: { user: string; password: string } | null;
   apiKey: string | null;
   /** null: every source address is allowed. */
@@ -187,6 +193,9 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
     dedupeWindowMs: integer(env, 'DEDUPE_WINDOW_SECONDS', 24 * 3600, 1, 30 * 24 * 3600) * 1000,
     enqueueTimeoutMs: integer(env, 'ENQUEUE_TIMEOUT_MS', 2000, 50, 30_000),
+    minReplicasAck: integer(env, 'REDIS_MIN_REPLICAS_ACK', 0, 0, 16),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
+    memoryLimitPercent: integer(env, 'REDIS_MEMORY_LIMIT_PERCENT', 90, 10, 100),
     basicAuth,
     apiKey: env.POPBILL_API_KEY?.trim() || null,
     allowedIps,

@@ -9,11 +9,12 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { RELAY_QUEUE } from '@app/contracts';
-import { createRedisClient, describeRedis } from '@app/contracts';
+import { createRedisClient, describeRedis, RedisWatch } from '@app/contracts';
 import Redis from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import { HealthController } from './health/health.controller';
 import { INGEST_CONFIG, INGEST_REDIS, IngestConfig } from './ingest.config';
+import { IngestMetrics } from './metrics/ingest.metrics';
 import { MetricsModule } from './metrics/metrics.module';
 import type { Logger as PinoLogger } from 'pino';
 import { PopbillAuth } from './webhooks/popbill-auth';
@@ -54,9 +55,25 @@ class IngestCoreModule implements OnApplicationBootstrap, OnApplicationShutdown 
       module: IngestCoreModule,
       providers: [
         { provide: INGEST_CONFIG, useValue: config },
-        { provide: INGEST_REDIS, useFactory: () => createRedis(config) },
+        {
+          provide: RedisWatch,
+          inject: [IngestMetrics],
+          useFactory: (metrics: IngestMetrics) =>
+            new RedisWatch(new Logger('Redis'), (client, kind) =>
+              metrics.redisErrors.inc({ client, kind }),
+            ),
+        },
+        {
+          provide: INGEST_REDIS,
+          inject: [RedisWatch],
+          useFactory: (watch: RedisWatch) => {
+            const redis = createRedis(config);
+            watch.watch('ingest', redis);
+            return redis;
+          },
+        },
       ],
-      exports: [INGEST_CONFIG, INGEST_REDIS],
+      exports: [INGEST_CONFIG, INGEST_REDIS, RedisWatch],
     };
   }
 

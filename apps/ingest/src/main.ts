@@ -1,7 +1,6 @@
-import { redactRedisUrl } from '@app/contracts';
+import { ConfigError, describeRedis, stopOnSignals } from '@app/contracts';
 import { Logger } from '@nestjs/common';
 import { createIngestApp } from './ingest.app';
-import { ConfigError } from '@app/contracts';
 import { loadIngestConfig } from './ingest.config';
 
 async function bootstrap(): Promise<void> {
@@ -14,9 +13,22 @@ async function bootstrap(): Promise<void> {
     process.exit(1);
   }
   const app = await createIngestApp(config);
+  const server = app.getHttpServer();
+  stopOnSignals({
+    graceMs: config.shutdownGraceMs,
+    close: () => app.close(),
+    // Idle connections are closed first, so the ones left hold unanswered webhooks.
+    abandoned: () =>
+      new Promise<string[]>((resolve) =>
+        server.getConnections((_error, count) =>
+          resolve(count > 0 ? [`${count} connection(s) with a webhook not yet answered`] : []),
+        ),
+      ),
+    logger: new Logger('Shutdown'),
+  });
   await app.listen(config.port, config.host);
   new Logger('Ingest').log(
-    { port: config.port, redis: redactRedisUrl(config.redisUrl), queuePrefix: config.queuePrefix },
+    { port: config.port, redis: describeRedis(config), queuePrefix: config.queuePrefix },
     `ingest listening on ${config.host}:${config.port}`,
   );
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { stopOnSignals } from '@app/contracts/shutdown';
 import { JandiStandin, JANDI_WINDOWS, type AcceptedMessage } from '@app/jandi-standin';
 import { renderSinkPage } from './sink-page';
 
@@ -32,9 +33,13 @@ async function main(): Promise<void> {
     if (standin.accepted.length > KEEP) standin.accepted.splice(0, standin.accepted.length - KEEP);
     seen = standin.accepted.length;
   }, 500).unref();
-  const stop = () => void standin.close().then(() => process.exit(0));
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  const line = (fields: object, msg: string) => console.log(JSON.stringify({ ...fields, msg }));
+  stopOnSignals({
+    graceMs: 0,
+    close: () => standin.close(),
+    abandoned: () => [],
+    logger: { log: line, error: line },
+  });
 }
 
 void main();

@@ -1,7 +1,9 @@
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { ConfigError } from '@app/contracts';
+import { ConfigError, stopOnSignals } from '@app/contracts';
+import { JandiDeliveryProcessor } from './delivery/jandi-delivery.processor';
 import { loadWorkerConfig } from './worker.config';
 import { WorkerModule } from './worker.module';
 
@@ -21,10 +23,17 @@ async function bootstrap(): Promise<void> {
     new FastifyAdapter(),
     { bufferLogs: true },
   );
-  app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+  // Armed before listening: a SIGTERM while Redis is still awaited is bounded too.
+  stopOnSignals({
+    graceMs: config.shutdownGraceMs,
+    close: () => app.close(),
+    abandoned: () => app.get(JandiDeliveryProcessor).heldJobs(),
+    logger: new NestLogger('Shutdown'),
+  });
   await app.listen(config.metricsPort, config.metricsHost);
-  app.get(Logger).log(
+  logger.log(
     {
       destinations: Object.keys(config.destinations),
       rateLimits: config.rateLimits,

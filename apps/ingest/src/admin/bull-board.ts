@@ -2,7 +2,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type { HTTPStatus } from '@bull-board/api/dist/types';
 import { FastifyAdapter } from '@bull-board/fastify';
-import { createRedisClient, RELAY_QUEUE } from '@app/contracts';
+import { createRedisClient, RedisWatch, RELAY_QUEUE } from '@app/contracts';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
@@ -60,6 +60,9 @@ export async function mountBullBoard(
   if (!credentials) return;
   const redis = createRedisClient(config, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
   const queue = new Queue(RELAY_QUEUE, { connection: redis, prefix: config.queuePrefix });
+  const watch = app.get(RedisWatch);
+  watch.watch('bull-board', redis);
+  watch.watch('bull-board-queue', queue);
   const serverAdapter = new FastifyAdapter().setBasePath(BULL_BOARD_PATH);
   createBullBoard({
     // Dead letters are this queue's `failed` jobs; the board shows and retries them.

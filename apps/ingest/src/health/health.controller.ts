@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RedisWatch } from '@app/contracts';
 import type Redis from 'ioredis';
 import { INGEST_REDIS } from '../ingest.config';
 import {
@@ -15,6 +16,7 @@ export class HealthController {
   constructor(
     @Inject(INGEST_REDIS) private readonly redis: Redis,
     private readonly producer: PopbillEventProducer,
+    private readonly redisWatch: RedisWatch,
   ) {}
 
   @Get('live')
@@ -37,7 +39,7 @@ export class HealthController {
         statusCode: 503,
         error: 'Service Unavailable',
         message: `the last webhook could not be stored (${Math.round(failedAgoMs / 1000)} s ago)`,
-        redis: 'refusing writes',
+        redis: this.redisWatch.full ? 'full' : 'refusing writes',
       });
     }
     return { status: 'ok', redis: 'up' };
@@ -61,6 +63,7 @@ export class HealthController {
         error: 'Service Unavailable',
         message: `Redis is not answering: ${(error as Error).message}`,
         redis: 'down',
+        clients: this.redisWatch.unreachable(),
       });
     } finally {
       clearTimeout(timer);

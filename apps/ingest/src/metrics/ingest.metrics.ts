@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { MODELLED_WEBHOOK_TYPES } from '@app/contracts';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type RejectReason =
   | 'unauthorized'
@@ -68,6 +68,28 @@ export class IngestMetrics {
     name: 'popbill_enqueue_duration_seconds',
     help: 'Time to store one webhook in Redis, dedupe check included',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly redisUp = new Gauge({
+    name: 'relay_redis_up',
+    help: "1 while ingest's Redis client is connected and ready, 0 while Redis is unreachable",
+    registers: [this.registry],
+  });
+  readonly redisFull = new Gauge({
+    name: 'relay_redis_full',
+    help: '1 while Redis refuses writes for lack of memory (maxmemory with noeviction)',
+    registers: [this.registry],
+  });
+  readonly redisErrors = new Counter({
+    name: 'relay_redis_errors_total',
+    help: 'Errors of Redis clients, by client and kind (unreachable, full, other)',
+    labelNames: ['client', 'kind'],
+    registers: [this.registry],
+  });
+  readonly replicasShort = new Counter({
+    name: 'popbill_webhooks_unreplicated_total',
+    help: 'Webhooks answered 503 because fewer than REDIS_MIN_REPLICAS_ACK replicas confirmed them',
     registers: [this.registry],
   });
 

@@ -1,15 +1,24 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { RedisWatch } from '@app/contracts';
+import type Redis from 'ioredis';
+import { INGEST_REDIS } from '../ingest.config';
 import { IngestMetrics } from './ingest.metrics';
 
 @ApiExcludeController()
 @Controller('metrics')
 export class MetricsController {
-  constructor(private readonly metrics: IngestMetrics) {}
+  constructor(
+    private readonly metrics: IngestMetrics,
+    @Inject(INGEST_REDIS) private readonly redis: Redis,
+    private readonly redisWatch: RedisWatch,
+  ) {}
 
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   scrape(): Promise<string> {
+    this.metrics.redisUp.set(this.redis.status === 'ready' ? 1 : 0);
+    this.metrics.redisFull.set(this.redisWatch.full ? 1 : 0);
     return this.metrics.registry.metrics();
   }
 }

@@ -5,6 +5,7 @@ import {
   DELIVER_EVENT_JOB,
   PopbillEventJob,
   RELAY_JOB_OPTIONS,
+  RedisWatch,
   RELAY_QUEUE,
 } from '@app/contracts';
 import { Queue } from 'bullmq';
@@ -13,6 +14,9 @@ import { INGEST_CONFIG, INGEST_REDIS, IngestConfig } from '../ingest.config';
 import { IngestMetrics, typeLabel } from '../metrics/ingest.metrics';
 
 export type EnqueueOutcome = 'accepted' | 'duplicate' | 'revived';
+
+/** How often ingest reads Redis' memory use while webhooks arrive. */
+const MEMORY_CHECK_INTERVAL_MS = 1000;
 
 /** How long a failed store keeps ingest unready when no store has succeeded since. */
 export const UNREADY_AFTER_STORE_FAILURE_MS = 30_000;
@@ -36,15 +40,28 @@ export class PopbillEventProducer {
   private readonly logger = new Logger(PopbillEventProducer.name);
   /** When the last store failed; null once one has succeeded since. */
   private lastStoreFailureAt: number | null = null;
+  private memoryCheckedAt = 0;
+  /** Set when Redis' memory use passed REDIS_MEMORY_LIMIT_PERCENT of maxmemory. */
+  private memoryOverLimit: string | null = null;
 
   constructor(
     @InjectQueue(RELAY_QUEUE) private readonly queue: Queue<PopbillEventJob>,
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
     private readonly metrics: IngestMetrics,
     @Inject(INGEST_REDIS) private readonly redis: Redis,
-  ) {}
+    private readonly redisWatch: RedisWatch,
+  ) {
+    redisWatch.watch('queue', queue);
+  }
 
   async enqueue(job: PopbillEventJob): Promise<EnqueueOutcome> {
+    this.refreshMemoryUse();
+    if (this.memoryOverLimit) {
+      const error = new Error(this.memoryOverLimit);
+      this.lastStoreFailureAt = Date.now();
+      this.redisWatch.noteWrite(error);
+      throw new QueueUnavailableError(error);
+    }
     const stopTimer = this.metrics.enqueueDuration.startTimer();
     const id = job.eventId;
     // Sent ahead of the add in the same write (auto-pipelining), so it sees what was there before.
@@ -62,15 +79,18 @@ export class PopbillEventProducer {
         `no answer from Redis within ${this.config.enqueueTimeoutMs} ms`,
       );
       seen = existing;
+      await this.confirmReplicated();
     } catch (error) {
       probe.catch(() => undefined);
       add.catch(() => undefined);
       this.lastStoreFailureAt = Date.now();
+      this.redisWatch.noteWrite(error as Error);
       throw new QueueUnavailableError(error);
     } finally {
       stopTimer();
     }
     this.lastStoreFailureAt = null;
+    this.redisWatch.noteWrite(null);
     const type = typeLabel(job.webhookType);
     if (seen === 0) {
       this.metrics.accepted.inc({ type });
@@ -82,6 +102,50 @@ export class PopbillEventProducer {
     }
     this.metrics.duplicate.inc({ type });
     return 'duplicate';
+  }
+
+  /**
+   * A Redis at maxmemory (noeviction) refuses BullMQ's own scripts, so workers could no longer
+   * fetch or finish jobs: ingest stops storing below it. Read in the background, off the
+   * request's path; the "OOM" prefix marks the refusal as Redis being full.
+   */
+  private refreshMemoryUse(now = Date.now()): void {
+    if (this.config.memoryLimitPercent >= 100) return;
+    if (now - this.memoryCheckedAt < MEMORY_CHECK_INTERVAL_MS) return;
+    this.memoryCheckedAt = now;
+    this.redis.info('memory').then(
+      (info) => {
+        const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
+        const max = Number(/^maxmemory:(\d+)/m.exec(info)?.[1] ?? 0);
+        const percent = max > 0 ? (used * 100) / max : 0;
+        this.memoryOverLimit =
+          percent >= this.config.memoryLimitPercent
+            ? `OOM Redis uses ${Math.round(percent)} % of maxmemory, over REDIS_MEMORY_LIMIT_PERCENT (${this.config.memoryLimitPercent} %): the rest is kept for the workers`
+            : null;
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * With REDIS_MIN_REPLICAS_ACK, an event is acknowledged only once that many replicas have it:
+   * a failover right after the 200 then cannot lose it (replication is asynchronous otherwise).
+   * WAIT covers every earlier write of this connection, the add included.
+   */
+  private async confirmReplicated(): Promise<void> {
+    const wanted = this.config.minReplicasAck;
+    if (wanted === 0) return;
+    const confirmed = await withTimeout(
+      this.redis.wait(wanted, this.config.enqueueTimeoutMs),
+      this.config.enqueueTimeoutMs + 1000,
+      'no answer to WAIT',
+    );
+    if (confirmed < wanted) {
+      this.metrics.replicasShort.inc();
+      throw new Error(
+        `${confirmed} of ${wanted} replicas confirmed the write within ${this.config.enqueueTimeoutMs} ms`,
+      );
+    }
   }
 
   /** Milliseconds since the last store failed, if none has succeeded since and it is recent. */

@@ -1,8 +1,14 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { BeforeApplicationShutdown, Inject, Logger } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import {
   DELIVER_EVENT_JOB,
   isPopbillEventJob,
+  RedisWatch,
   RELAY_QUEUE,
   type PopbillEventJob,
 } from '@app/contracts';
@@ -21,32 +27,60 @@ import { ShutdownSignal } from './shutdown.signal';
 
 /** Worker options depend on validated config, known only at boot; see configureDeliveryWorker. */
 @Processor(RELAY_QUEUE)
-export class JandiDeliveryProcessor extends WorkerHost implements BeforeApplicationShutdown {
+export class JandiDeliveryProcessor
+  extends WorkerHost
+  implements BeforeApplicationShutdown, OnApplicationBootstrap
+{
   private readonly logger = new Logger(JandiDeliveryProcessor.name);
+  /**
+   * Jobs this worker holds the lock of: from the start of processing until BullMQ has moved
+   * them on in Redis. Exiting with some here abandons them; their lock expires and another
+   * worker takes them back as stalled.
+   */
+  private readonly held = new Set<string>();
 
   constructor(
     private readonly delivery: JandiDeliveryService,
     private readonly metrics: WorkerMetrics,
     private readonly shutdown: ShutdownSignal,
+    private readonly redisWatch: RedisWatch,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {
     super();
   }
 
+  onApplicationBootstrap(): void {
+    this.redisWatch.watch('worker', this.worker);
+  }
+
+  /** Ids of the jobs an exit now would abandon. */
+  heldJobs(): string[] {
+    return [...this.held];
+  }
+
   async process(job: Job<PopbillEventJob>, token?: string): Promise<void> {
+    if (job.id) this.held.add(job.id);
     if (job.name !== DELIVER_EVENT_JOB || !isPopbillEventJob(job.data)) {
       throw new UnrecoverableError(`malformed job: ${job.name} is not a PopbillEventJobV1`);
     }
-    const outcome = await this.delivery.deliver(job.data, {
-      jobId: job.id ?? job.data.eventId,
-      attempt: job.attemptsMade + 1,
-    });
+    let outcome;
+    try {
+      outcome = await this.delivery.deliver(job.data, {
+        jobId: job.id ?? job.data.eventId,
+        attempt: job.attemptsMade + 1,
+      });
+      this.redisWatch.noteWrite(null);
+    } catch (error) {
+      this.redisWatch.noteWrite(error as Error);
+      throw error;
+    }
     switch (outcome.kind) {
       case 'delivered':
         return;
       case 'wait':
         // Waiting for quota is not an attempt: moveToDelayed + DelayedError skips the count.
         await job.moveToDelayed(Date.now() + outcome.delayMs, token);
+        this.released(job);
         throw new DelayedError();
       case 'rejected':
         throw new UnrecoverableError(outcome.reason);
@@ -55,8 +89,14 @@ export class JandiDeliveryProcessor extends WorkerHost implements BeforeApplicat
     }
   }
 
+  @OnWorkerEvent('completed')
+  released(job: Job<PopbillEventJob>): void {
+    if (job.id) this.held.delete(job.id);
+  }
+
   @OnWorkerEvent('failed')
   onFailed(job: Job<PopbillEventJob> | undefined, error: Error): void {
+    if (job) this.released(job);
     if (!job?.finishedOn) return;
     const reason = error.message.replace(/:.*$/, '') || 'unknown';
     this.metrics.deadLetters.inc({ reason });

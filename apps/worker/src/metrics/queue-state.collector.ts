@@ -1,9 +1,11 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { RELAY_QUEUE } from '@app/contracts';
+import { RELAY_QUEUE, RedisWatch } from '@app/contracts';
 import type { Queue } from 'bullmq';
+import type Redis from 'ioredis';
 import { DigestPool } from '../digest/digest-pool';
 import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
+import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { WorkerMetrics } from './worker.metrics';
 
@@ -20,9 +22,15 @@ export class QueueStateCollector {
     private readonly pool: DigestPool,
     private readonly metrics: WorkerMetrics,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
-  ) {}
+    @Inject(WORKER_REDIS) private readonly redis: Redis,
+    private readonly redisWatch: RedisWatch,
+  ) {
+    redisWatch.watch('queue', queue);
+  }
 
   async refresh(): Promise<void> {
+    this.metrics.redisUp.set(this.redis.status === 'ready' ? 1 : 0);
+    this.metrics.redisFull.set(this.redisWatch.full ? 1 : 0);
     try {
       const counts = await this.queue.getJobCounts(...STATES);
       for (const state of STATES) this.metrics.jobs.set({ state }, counts[state] ?? 0);

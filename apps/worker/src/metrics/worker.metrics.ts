@@ -88,6 +88,25 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly redisUp = new Gauge({
+    name: 'relay_redis_up',
+    help: "1 while the worker's Redis client is connected and ready, 0 while Redis is unreachable",
+    registers: [this.registry],
+  });
+
+  readonly redisFull = new Gauge({
+    name: 'relay_redis_full',
+    help: '1 while Redis refuses writes for lack of memory (maxmemory with noeviction)',
+    registers: [this.registry],
+  });
+
+  readonly redisErrors = new Counter({
+    name: 'relay_redis_errors_total',
+    help: 'Errors of Redis clients, by client and kind (unreachable, full, other)',
+    labelNames: ['client', 'kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly pooledEvents = new Gauge({
     name: 'relay_digest_pool_events',
     help: "Events waiting in a destination's digest pool",

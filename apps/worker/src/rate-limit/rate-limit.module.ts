@@ -1,6 +1,7 @@
-import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { createRedisClient } from '@app/contracts';
+import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { createRedisClient, RedisWatch } from '@app/contracts';
 import type Redis from 'ioredis';
+import { WorkerMetrics } from '../metrics/worker.metrics';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { JandiQuotaLimiter } from './jandi-quota.limiter';
 
@@ -11,11 +12,22 @@ export const WORKER_REDIS = Symbol('WORKER_REDIS');
 @Module({
   providers: [
     {
+      provide: RedisWatch,
+      inject: [WorkerMetrics],
+      useFactory: (metrics: WorkerMetrics) =>
+        new RedisWatch(new Logger('Redis'), (client, kind) =>
+          metrics.redisErrors.inc({ client, kind }),
+        ),
+    },
+    {
       provide: WORKER_REDIS,
-      inject: [WORKER_CONFIG],
+      inject: [WORKER_CONFIG, RedisWatch],
       // A Cluster client serves the same commands; the limiter's keys share one hash slot.
-      useFactory: (config: WorkerConfig) =>
-        createRedisClient(config, { maxRetriesPerRequest: 2 }) as Redis,
+      useFactory: (config: WorkerConfig, watch: RedisWatch) => {
+        const redis = createRedisClient(config, { maxRetriesPerRequest: 2 }) as Redis;
+        watch.watch('limiter', redis);
+        return redis;
+      },
     },
     {
       provide: JandiQuotaLimiter,
@@ -32,7 +44,7 @@ export const WORKER_REDIS = Symbol('WORKER_REDIS');
         }),
     },
   ],
-  exports: [WORKER_REDIS, JandiQuotaLimiter],
+  exports: [WORKER_REDIS, JandiQuotaLimiter, RedisWatch],
 })
 export class RateLimitModule implements OnApplicationShutdown {
   constructor(@Inject(WORKER_REDIS) private readonly redis: Redis) {}

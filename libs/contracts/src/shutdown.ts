@@ -74,7 +74,7 @@ export function stopOnSignals(plan: ShutdownPlan): (signal: NodeJS.Signals) => P
     );
     return stopping;
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', (signal) => void onSignal(signal));
+  process.on('SIGINT', (signal) => void onSignal(signal));
   return onSignal;
 }

@@ -36,3 +36,22 @@ export function eventIdFor(
     eventIdSource: 'hash',
   };
 }
+
+/** Pb-Webhook-EventType / eventType of a re-execution started by hand from the Popbill site. */
+export const MANUAL_EVENT_TYPE = 'MANUAL';
+
+/**
+ * The job id of a manual re-execution: `r.` + a hash of type, MID and body. It never equals the
+ * id of the event it repeats, so the operator sees the event again even when its MID was
+ * delivered; Popbill's automatic resends of that same re-execution still collapse into one job.
+ */
+export function manualEventIdFor(
+  webhookType: string,
+  mid: string | undefined,
+  body: JsonValue,
+): { eventId: string; eventIdSource: 'mid' | 'hash' } {
+  return {
+    eventId: `r.${sha256(`${webhookType}\n${mid ?? ''}\n${canonicalJson(body)}`).slice(0, 40)}`,
+    eventIdSource: mid !== undefined && mid !== '' ? 'mid' : 'hash',
+  };
+}

@@ -161,15 +161,8 @@ export class PopbillWebhookRoute {
       corpNum: headerText(headers['pb-webhook-corpnum']),
     });
     const { webhookType, flags } = check;
-    if (flags.length > 0) {
-      for (const flag of flags) this.metrics.flagged.inc({ flag });
-      request.log.warn(
-        { mid, webhookType, eventType: check.eventType, flags },
-        'accepting a webhook that departs from the spec',
-      );
-    }
     const manual = check.eventType === MANUAL_EVENT_TYPE || headerEventType === MANUAL_EVENT_TYPE;
-    return {
+    const job: PopbillEventJob = {
       v: 1,
       ...(manual ? manualEventIdFor : eventIdFor)(webhookType, mid, event),
       webhookType,
@@ -181,5 +174,13 @@ export class PopbillWebhookRoute {
       body: event,
       flags,
     };
+    if (flags.length > 0) {
+      for (const flag of flags) this.metrics.flagged.inc({ flag });
+      request.log.warn(
+        { eventId: job.eventId, webhookType, eventType: job.eventType, flags },
+        'accepting a webhook that departs from the spec',
+      );
+    }
+    return job;
   }
 }

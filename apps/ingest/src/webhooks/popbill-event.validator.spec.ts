@@ -151,7 +151,7 @@ describe('checkPopbillEvent', () => {
         corpNum: '2208812345',
         flags: ['schema:corpNum:missing'],
       });
-      expect(check({ ...body, corpNum: '' }, '2208812345')).toMatchObject({
+      expect(check({ ...body, corpNum: '' }, '220-88-12345')).toMatchObject({
         corpNum: '2208812345',
       });
       expect(check(body)).toMatchObject({ corpNum: null });

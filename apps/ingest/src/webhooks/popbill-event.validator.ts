@@ -146,7 +146,9 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
 const stringOrNull = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
 
 /** A business number without its hyphens (101-23-45678 is written that way on paper). */
-const corpNumDigits = (value: string) => (/^[\d-]+$/.test(value) ? value.replace(/-/g, '') : value);
+function corpNumDigits<T extends string | null>(value: T): T {
+  return (value?.includes('-') && /^[\d-]+$/.test(value) ? value.replace(/-/g, '') : value) as T;
+}
 
 /**
  * Makes sense of one authorised webhook. Only modelled fields are copied onto the DTO (never
@@ -169,7 +171,7 @@ export function checkPopbillEvent(
   const bodyCorpNum = stringOrNull(body.corpNum);
   const headerCorpNum = stringOrNull(headers.corpNum);
   // The body is what Popbill signed off on; the header only fills in when the body has none.
-  const corpNum = bodyCorpNum !== null ? corpNumDigits(bodyCorpNum) : headerCorpNum;
+  const corpNum = corpNumDigits(bodyCorpNum ?? headerCorpNum);
   if (bodyCorpNum !== null && headerCorpNum !== null && corpNumDigits(headerCorpNum) !== corpNum)
     flags.push('corpnum-mismatch');
 

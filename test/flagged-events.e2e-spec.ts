@@ -19,7 +19,7 @@ interface FlaggedFixture {
   };
 }
 
-const FIXTURE_DIR = join(__dirname, 'fixtures', 'popbill');
+const FIXTURE_DIR = join(__dirname, 'fixtures', 'popbill', 'flagged');
 const fixtures: FlaggedFixture[] = readdirSync(FIXTURE_DIR)
   .filter((file) => file.endsWith('.json'))
   .map((file) => ({ name: file, ...JSON.parse(readFileSync(join(FIXTURE_DIR, file), 'utf8')) }));

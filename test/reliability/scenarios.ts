@@ -192,7 +192,10 @@ function rawExchange(port: number, payload: Buffer | string, endAfterMs = 0): Pr
 
 const HEADERS = 'Pb-Webhook-Type: TAXINVOICE.STATE\r\nPb-Webhook-MID: hostile\r\n';
 
-/** The hostile bodies: each returns [content type, body]. */
+/**
+ * The hostile bodies, none of them an event: each returns [content type, body]. Odd field
+ * values in a JSON object are events, stored and flagged (test/flagged-events.e2e-spec.ts).
+ */
 function hostileBodies(): Array<[string, string, Buffer | string]> {
   const valid = JSON.parse(
     readFileSync(join(POPBILL_FIXTURES, 'taxinvoice-issue.json'), 'utf8'),
@@ -202,18 +205,13 @@ function hostileBodies(): Array<[string, string, Buffer | string]> {
   return [
     ['invalid JSON', 'application/json', '{"eventType": "Issue", '],
     [
-      'invalid UTF-8',
+      'invalid UTF-8, not JSON',
       'application/json',
       Buffer.concat([
-        Buffer.from('{"eventType": "'),
+        Buffer.from('{"eventType": '),
         Buffer.from([0xff, 0xfe, 0xc3]),
-        Buffer.from('"}'),
+        Buffer.from('}'),
       ]),
-    ],
-    [
-      'wrong types',
-      'application/json',
-      JSON.stringify({ ...valid, stateCode: 'three', corpNum: 1012345678, eventDT: [] }),
     ],
     ['null body', 'application/json', 'null'],
     ['array body', 'application/json', '[{"eventType":"Issue"}]'],
@@ -228,11 +226,6 @@ function hostileBodies(): Array<[string, string, Buffer | string]> {
       'constructor.prototype',
       'application/json',
       JSON.stringify(valid).replace('{', '{"constructor":{"prototype":{"isAdmin":true}},'),
-    ],
-    [
-      'huge string field',
-      'application/json',
-      JSON.stringify({ ...valid, itemKey: 'k'.repeat(200_000) }),
     ],
     ['oversized body', 'application/json', JSON.stringify({ ...valid, pad: 'x'.repeat(400_000) })],
     ['text/plain', 'text/plain', JSON.stringify(valid)],

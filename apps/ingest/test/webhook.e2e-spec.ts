@@ -4,6 +4,7 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import Redis from 'ioredis';
 import { TEST_REDIS_URL } from '../../../test/support/redis';
 import { waitFor } from '../../../test/support/process';
+import { eventIdFor, MANUAL_EVENT_TYPE, manualEventIdFor } from '../src/webhooks/event-id';
 import { errorBody, IngestUnderTest, loadFixtures, startIngest } from './ingest-harness';
 
 const fixtures = loadFixtures();
@@ -42,12 +43,19 @@ describe('POST /webhooks/popbill', () => {
       expect(await response.text()).toBe('OK');
 
       const mid = fixture.headers['Pb-Webhook-MID'];
-      const job = await ingest.jobOf(mid);
+      const type = fixture.headers['Pb-Webhook-Type'];
+      const manual = fixture.body.eventType === MANUAL_EVENT_TYPE;
+      const eventId = (manual ? manualEventIdFor : eventIdFor)(
+        type,
+        mid,
+        fixture.body as never,
+      ).eventId;
+      const job = await ingest.queue.getJob(eventId);
       expect(job).toBeDefined();
       const data: PopbillEventJob = job!.data;
       expect(data).toMatchObject({
         v: 1,
-        eventId: `m.${mid}`,
+        eventId,
         eventIdSource: 'mid',
         webhookType: fixture.headers['Pb-Webhook-Type'],
         corpNum: fixture.headers['Pb-Webhook-Corpnum'],
@@ -123,10 +131,9 @@ describe('POST /webhooks/popbill', () => {
     expect(await ingest.jobOf('dedupe-outlives-job')).toBeUndefined();
   });
 
-  it('puts a dead-lettered job back to work when Popbill resends it (manual re-run)', async () => {
-    const manual = fixtures.find((f) => f.name === 'taxinvoice-manual-rerun.json')!;
-    const headers = { ...manual.headers, 'Pb-Webhook-MID': 'revive-me' };
-    expect((await ingest.post(manual.body, headers)).status).toBe(200);
+  it('puts a dead-lettered job back to work when Popbill resends it', async () => {
+    const headers = { ...issue.headers, 'Pb-Webhook-MID': 'revive-me' };
+    expect((await ingest.post(issue.body, headers)).status).toBe(200);
     const worker = new Worker(
       RELAY_QUEUE,
       async () => {
@@ -142,7 +149,7 @@ describe('POST /webhooks/popbill', () => {
     await worker.close();
     expect(await ingest.queue.getJobState('m.revive-me')).toBe(DEAD_LETTER_STATE);
 
-    const resent = await ingest.post(manual.body, headers);
+    const resent = await ingest.post(issue.body, headers);
     expect(resent.status).toBe(200);
     expect(await resent.text()).toBe('OK');
     expect(await ingest.queue.getJobState('m.revive-me')).toBe('waiting');
@@ -256,41 +263,6 @@ describe('POST /webhooks/popbill', () => {
         'body_too_large',
         /too large|limit/i,
       ],
-      [
-        'no Pb-Webhook-Type',
-        () => ingest.post(issue.body, { 'Pb-Webhook-MID': 'no-type' }),
-        400,
-        'missing_header',
-        /Pb-Webhook-Type/,
-      ],
-      [
-        'a malformed Pb-Webhook-Type',
-        () => ingest.post(issue.body, { 'Pb-Webhook-Type': 'TAX INVOICE<script>' }),
-        400,
-        'missing_header',
-        /Pb-Webhook-Type/,
-      ],
-      [
-        'an invalid corpNum',
-        () => ingest.post({ ...issue.body, corpNum: '12-34' }, issue.headers),
-        400,
-        'validation',
-        /corpNum/,
-      ],
-      [
-        'a stateCode of the wrong type',
-        () => ingest.post({ ...issue.body, stateCode: true }, issue.headers),
-        400,
-        'validation',
-        /stateCode/,
-      ],
-      [
-        'an Issue without ntsConfirmNum',
-        () => ingest.post({ ...issue.body, ntsConfirmNum: undefined }, issue.headers),
-        400,
-        'validation',
-        /ntsConfirmNum/,
-      ],
     ];
 
     it.each(cases)('%s', async (_label, send, status, reason, message) => {
@@ -304,16 +276,65 @@ describe('POST /webhooks/popbill', () => {
       expect(await ingest.metric(rejected(reason))).toBe(countBefore + 1);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     });
+  });
 
-    it('names every bad field of a TAXINVOICE.STATE event', async () => {
-      const response = await ingest.post(
+  describe('accepts and flags what is an event, however odd its fields', () => {
+    const cases: Array<[string, Record<string, unknown>, Record<string, string>, string[]]> = [
+      ['no Pb-Webhook-Type', issue.body, { 'Pb-Webhook-MID': 'no-type' }, ['missing-webhook-type']],
+      [
+        'a malformed Pb-Webhook-Type',
+        issue.body,
+        { 'Pb-Webhook-MID': 'bad-type', 'Pb-Webhook-Type': 'TAX INVOICE<script>' },
+        ['invalid-webhook-type'],
+      ],
+      [
+        'an invalid corpNum',
+        { ...issue.body, corpNum: '12-34' },
+        { ...issue.headers, 'Pb-Webhook-MID': 'bad-corp' },
+        ['corpnum-mismatch', 'schema:corpNum:format'],
+      ],
+      [
+        'a stateCode of the wrong type',
+        { ...issue.body, stateCode: true },
+        { ...issue.headers, 'Pb-Webhook-MID': 'bad-state' },
+        ['schema:stateCode:type'],
+      ],
+      [
+        'an Issue without ntsConfirmNum',
+        { ...issue.body, ntsConfirmNum: undefined },
+        { ...issue.headers, 'Pb-Webhook-MID': 'no-confirm' },
+        ['schema:ntsConfirmNum:missing'],
+      ],
+      [
+        'a Pb-Webhook-MID longer than 200 characters',
+        issue.body,
+        { ...issue.headers, 'Pb-Webhook-MID': 'm'.repeat(300) },
+        [],
+      ],
+      [
+        'every bad field of a TAXINVOICE.STATE event',
         { ...issue.body, eventDT: '2026-11-10', stateDT: 42, itemKey: '' },
-        issue.headers,
+        { ...issue.headers, 'Pb-Webhook-MID': 'bad-fields' },
+        ['schema:eventDT:format', 'schema:itemKey:empty', 'schema:stateDT:type'],
+      ],
+    ];
+
+    it.each(cases)('%s', async (_label, body, headers, flags) => {
+      const jobsBefore = await jobCount();
+      const response = await ingest.post(body, headers);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('OK');
+      expect(await jobCount()).toBe(jobsBefore + 1);
+      const mid = headers['Pb-Webhook-MID'];
+      const [job] = (await ingest.queue.getJobs(['waiting'])).filter(
+        (candidate) => candidate.data.headers['pb-webhook-mid'] === mid,
       );
-      expect(response.status).toBe(400);
-      const payload = await errorBody(response);
-      expect(payload.errors!.map((e) => e.field).sort()).toEqual(['eventDT', 'itemKey', 'stateDT']);
-      expect(payload.errors![0].problems.length).toBeGreaterThan(0);
+      expect([...job.data.flags].sort()).toEqual(flags);
+      for (const flag of flags) {
+        expect(
+          await ingest.metric(`popbill_webhooks_flagged_total{flag="${flag}"}`),
+        ).toBeGreaterThanOrEqual(1);
+      }
     });
   });
 

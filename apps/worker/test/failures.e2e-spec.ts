@@ -86,4 +86,24 @@ describe('worker responses, retries and dead letters (e2e)', () => {
     await waitFor(async () => (await state(id)) === 'completed', 15_000, 'the replayed delivery');
     expect(harness.deliveredIds(DEFAULT_PATH)).toEqual([id]);
   });
+
+  it('dead-letters a 200 whose body carries code 40000: JANDI did not post it', async () => {
+    harness.standin.setMode(DEFAULT_PATH, 'ok-with-invalid-token');
+    const [id] = await harness.enqueue(1, 'taxinvoice-issue.json', 'ok-but-40000');
+    await waitFor(async () => (await state(id)) === 'failed', 15_000, 'the dead letter');
+    const dead = await harness.queue.getJob(id);
+    expect(dead?.failedReason).toContain('HTTP 200 code 40000');
+    expect(harness.standin.count(DEFAULT_PATH, 200)).toBe(1);
+    expect(harness.deliveredIds(DEFAULT_PATH)).toEqual([]);
+  });
+
+  it('cools down on a 200 whose body carries code 42900 and delivers afterwards', async () => {
+    harness.standin.setMode(DEFAULT_PATH, 'ok-with-rate-limit');
+    const [id] = await harness.enqueue(1, 'taxinvoice-open.json', 'ok-but-42900');
+    await waitFor(() => harness.standin.count(DEFAULT_PATH, 200) >= 1, 15_000, 'a 200 with 42900');
+    harness.standin.setMode(DEFAULT_PATH, 'ok');
+    await waitFor(async () => (await state(id)) === 'completed', 15_000, 'the delivery');
+    expect(harness.deliveredIds(DEFAULT_PATH)).toEqual([id]);
+    expect((await harness.queue.getJob(id))?.attemptsMade).toBe(1);
+  });
 });

@@ -4,3 +4,4 @@ export * from './redis-connection';
 export * from './config-error';
 export * from './redis-watch';
 export * from './shutdown';
+export * from './popbill-event.dto';

@@ -11,8 +11,29 @@ export const MODELLED_WEBHOOK_TYPES = [
 ] as const;
 export type ModelledWebhookType = (typeof MODELLED_WEBHOOK_TYPES)[number];
 
-/** Why ingest marked an accepted event; the worker may render these as a hint. */
-export type EventFlag = 'unknown-event-type' | 'unmodelled-webhook-type';
+/** Pb-Webhook-Type stored when the header is missing or malformed (the raw value stays in headers). */
+export const UNKNOWN_WEBHOOK_TYPE = 'unknown';
+
+/**
+ * Why ingest marked an accepted event. Flags never refuse an event; metrics, logs and the
+ * message show them. Forms, open to new values within v1:
+ * - `unknown-event-type`: a modelled type with an eventType its DTO does not list;
+ * - `unmodelled-webhook-type`: a Pb-Webhook-Type without a DTO, accepted on its envelope;
+ * - `missing-webhook-type`, `invalid-webhook-type`: stored as webhookType `unknown`;
+ * - `corpnum-mismatch`: Pb-Webhook-Corpnum differs from the body's corpNum (the body wins);
+ * - `schema:<field>:<problem>`: a modelled field failed its DTO check, problem being one of
+ *   `missing`, `empty`, `type`, `length`, `format`.
+ */
+export type EventFlag =
+  | 'unknown-event-type'
+  | 'unmodelled-webhook-type'
+  | 'missing-webhook-type'
+  | 'invalid-webhook-type'
+  | 'corpnum-mismatch'
+  | `schema:${string}:${SchemaProblem}`;
+
+/** What a `schema:` flag says about one field. */
+export type SchemaProblem = 'missing' | 'empty' | 'type' | 'length' | 'format';
 
 /**
  * One Popbill webhook, version 1. `body` is the event exactly as Popbill sent it, so fields we
@@ -20,13 +41,16 @@ export type EventFlag = 'unknown-event-type' | 'unmodelled-webhook-type';
  */
 export interface PopbillEventJobV1 {
   v: 1;
-  /** Job id and dedupe key: Pb-Webhook-MID, or a stable hash of type + body without it. */
+  /**
+   * Job id and dedupe key: Pb-Webhook-MID, or a stable hash of type + body without it. A manual
+   * re-execution (eventType MANUAL) gets its own id, so it is delivered again.
+   */
   eventId: string;
   /** Where eventId came from. */
   eventIdSource: 'mid' | 'hash';
-  /** Pb-Webhook-Type, e.g. TAXINVOICE.STATE. */
+  /** Pb-Webhook-Type, e.g. TAXINVOICE.STATE, or `unknown` when missing or malformed. */
   webhookType: string;
-  /** Pb-Webhook-Corpnum, or the body's corpNum. */
+  /** The body's corpNum (hyphens removed), or Pb-Webhook-Corpnum when the body has none. */
   corpNum: string | null;
   /** The body's eventType (or Pb-Webhook-EventType). */
   eventType: string | null;
@@ -37,7 +61,8 @@ export interface PopbillEventJobV1 {
   /** Every Pb-* header as received (lower-cased names); credentials are never kept. */
   headers: Record<string, string>;
   body: JsonObject;
-  flags: EventFlag[];
+  /** EventFlag values; readers must tolerate flags they do not know yet. */
+  flags: string[];
 }
 
 export type PopbillEventJob = PopbillEventJobV1;
@@ -59,6 +84,7 @@ export function isPopbillEventJob(value: unknown): value is PopbillEventJob {
     typeof value.requestId === 'string' &&
     isRecord(value.headers) &&
     isRecord(value.body) &&
-    Array.isArray(value.flags)
+    Array.isArray(value.flags) &&
+    value.flags.every((flag) => typeof flag === 'string')
   );
 }

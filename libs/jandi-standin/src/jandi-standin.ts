@@ -2,7 +2,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /** How the stand-in answers one webhook path. */
-export type StandinMode = 'ok' | 'server-error' | 'hang' | 'invalid-token';
+export type StandinMode =
+  | 'ok'
+  | 'server-error'
+  | 'hang'
+  | 'invalid-token'
+  /** 200 with {code: 40000} or {code: 42900} in the body: nothing posted despite the status. */
+  | 'ok-with-invalid-token'
+  | 'ok-with-rate-limit';
 
 export interface StandinWindow {
   count: number;
@@ -176,6 +183,10 @@ export class JandiStandin {
     }
     if (mode === 'server-error') return answer(503, { msg: 'unavailable' });
     if (mode === 'invalid-token') return answer(400, { code: 40000, msg: 'invalid webhook token' });
+    if (mode === 'ok-with-invalid-token')
+      return answer(200, { code: 40000, msg: 'invalid webhook token' });
+    if (mode === 'ok-with-rate-limit')
+      return answer(200, { code: 42900, msg: 'Too many requests' });
     if (
       req.headers.accept !== JANDI_ACCEPT ||
       !req.headers['content-type']?.startsWith('application/json')

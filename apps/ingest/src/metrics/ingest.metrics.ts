@@ -10,9 +10,7 @@ export type RejectReason =
   | 'forbidden_key'
   | 'body_too_large'
   | 'not_an_object'
-  | 'too_deep'
-  | 'missing_header'
-  | 'validation';
+  | 'too_deep';
 
 const KNOWN_TYPES = new Set<string>(MODELLED_WEBHOOK_TYPES);
 
@@ -49,7 +47,7 @@ export class IngestMetrics {
   });
   readonly flagged = new Counter({
     name: 'popbill_webhooks_flagged_total',
-    help: 'Accepted webhooks with something unusual (unknown eventType, unmodelled type)',
+    help: 'Accepted webhooks that depart from the spec, by flag (schema:<field>:<problem>, corpnum-mismatch, ...)',
     labelNames: ['flag'],
     registers: [this.registry],
   });

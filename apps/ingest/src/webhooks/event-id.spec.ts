@@ -1,5 +1,5 @@
 import { QueueKeys } from 'bullmq';
-import { canonicalJson, EVENT_ID_PREFIX, eventIdFor } from './event-id';
+import { canonicalJson, EVENT_ID_PREFIX, eventIdFor, manualEventIdFor } from './event-id';
 
 const PREFIXES = Object.values(EVENT_ID_PREFIX);
 
@@ -87,5 +87,25 @@ describe('eventIdFor', () => {
     expect(canonicalJson({ b: [1, { d: null, c: 'x' }], a: true })).toBe(
       '{"a":true,"b":[1,{"c":"x","d":null}]}',
     );
+  });
+});
+
+describe('manualEventIdFor', () => {
+  const mid = '016120000002-1777d55c2c41492ab06826d';
+  const body = { eventType: 'MANUAL', eventDT: '20261113080000', itemKey: '1' };
+
+  it('never equals the id of the event it repeats, and is stable for a resend', () => {
+    const manual = manualEventIdFor('TAXINVOICE.STATE', mid, body);
+    expect(manual.eventId).toMatch(/^r\.[0-9a-f]{40}$/);
+    expect(manual.eventId).not.toBe(eventIdFor('TAXINVOICE.STATE', mid, body).eventId);
+    expect(manual.eventIdSource).toBe('mid');
+    expect(manualEventIdFor('TAXINVOICE.STATE', mid, { ...body })).toEqual(manual);
+  });
+
+  it('differs for another re-execution of the same MID', () => {
+    expect(
+      manualEventIdFor('TAXINVOICE.STATE', mid, { ...body, eventDT: '20261113090000' }).eventId,
+    ).not.toBe(manualEventIdFor('TAXINVOICE.STATE', mid, body).eventId);
+    expect(manualEventIdFor('TAXINVOICE.STATE', undefined, body).eventIdSource).toBe('hash');
   });
 });

@@ -28,6 +28,8 @@ export const EVENT_ID_PREFIX = {
   midHash: 'mh.',
   /** Without a MID: a hash of type + body. */
   bodyHash: 'h.',
+  /** A manual re-execution: a hash of type + MID + body, apart from the automatic sends' ids. */
+  manual: 'r.',
 } as const;
 
 /**
@@ -49,5 +51,24 @@ export function eventIdFor(
   return {
     eventId: `${EVENT_ID_PREFIX.bodyHash}${sha256(`${webhookType}\n${canonicalJson(body)}`).slice(0, 40)}`,
     eventIdSource: 'hash',
+  };
+}
+
+/** Pb-Webhook-EventType / eventType of a re-execution started by hand from the Popbill site. */
+export const MANUAL_EVENT_TYPE = 'MANUAL';
+
+/**
+ * The job id of a manual re-execution: `r.` + a hash of type, MID and body. It never equals the
+ * id of the event it repeats, so the operator sees the event again even when its MID was
+ * delivered; Popbill's automatic resends of that same re-execution still collapse into one job.
+ */
+export function manualEventIdFor(
+  webhookType: string,
+  mid: string | undefined,
+  body: JsonValue,
+): { eventId: string; eventIdSource: 'mid' | 'hash' } {
+  return {
+    eventId: `${EVENT_ID_PREFIX.manual}${sha256(`${webhookType}\n${mid ?? ''}\n${canonicalJson(body)}`).slice(0, 40)}`,
+    eventIdSource: mid !== undefined && mid !== '' ? 'mid' : 'hash',
   };
 }

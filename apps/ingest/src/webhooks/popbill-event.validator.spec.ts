@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EVENT_DTOS } from '@app/contracts';
 import { validateSync } from 'class-validator';
 import { POPBILL_FIXTURES } from '../../../../test/support/fixtures';
-import { EVENT_DTOS } from './popbill-event.dto';
 import {
   checkPopbillEvent,
-  checkWebhookType,
   compileAcceptor,
   nestsDeeperThan,
+  schemaProblem,
 } from './popbill-event.validator';
 
 const dir = POPBILL_FIXTURES;
@@ -16,18 +16,22 @@ const fixtures = readdirSync(dir)
   .map((file) => ({ file, ...JSON.parse(readFileSync(join(dir, file), 'utf8')) }));
 const issue = fixtures.find((f) => f.file === 'taxinvoice-issue.json').body;
 
-const fieldsIn = (result: ReturnType<typeof checkPopbillEvent>) =>
-  result.ok ? [] : result.errors.map((error) => error.field).sort();
+const flagsOf = (body: object, type = 'TAXINVOICE.STATE') =>
+  checkPopbillEvent(type, body as never).flags.sort();
 
 describe('checkPopbillEvent', () => {
-  it.each(fixtures.map((f) => [f.file, f]))('accepts the fixture %s', (_file, fixture) => {
-    const result = checkPopbillEvent(fixture.headers['Pb-Webhook-Type'], fixture.body);
-    expect(result).toMatchObject({ ok: true });
+  it.each(fixtures.map((f) => [f.file, f]))('flags nothing odd in the fixture %s', (_file, f) => {
+    const { flags } = checkPopbillEvent(f.headers['Pb-Webhook-Type'], f.body, {
+      corpNum: f.headers['Pb-Webhook-Corpnum'],
+    });
+    expect(flags).toEqual(
+      f.headers['Pb-Webhook-Type'].endsWith('.STATE') ? [] : ['unmodelled-webhook-type'],
+    );
   });
 
-  it('flags an unknown eventType on a known type instead of rejecting it', () => {
+  it('flags an unknown eventType on a known type', () => {
     expect(checkPopbillEvent('TAXINVOICE.STATE', { ...issue, eventType: 'Reissue' })).toEqual({
-      ok: true,
+      webhookType: 'TAXINVOICE.STATE',
       flags: ['unknown-event-type'],
       eventType: 'Reissue',
       corpNum: '1012345678',
@@ -35,62 +39,124 @@ describe('checkPopbillEvent', () => {
   });
 
   it('accepts any object for a type it does not model, and flags it', () => {
-    expect(checkPopbillEvent('KAKAO.STATE', { anything: [1, 2] }, 'Result')).toEqual({
-      ok: true,
-      flags: ['unmodelled-webhook-type'],
-      eventType: 'Result',
-      corpNum: null,
-    });
-  });
-
-  it('accepts stateCode as a number or a 3-digit string, on every modelled type', () => {
-    expect(checkPopbillEvent('TAXINVOICE.STATE', { ...issue, stateCode: '304' }).ok).toBe(true);
-    const statement = fixtures.find((f) => f.file === 'statement-issue.json').body;
-    expect(checkPopbillEvent('STATEMENT.STATE', { ...statement, stateCode: 300 }).ok).toBe(true);
+    expect(checkPopbillEvent('KAKAO.STATE', { anything: [1, 2] }, { eventType: 'Result' })).toEqual(
+      {
+        webhookType: 'KAKAO.STATE',
+        flags: ['unmodelled-webhook-type'],
+        eventType: 'Result',
+        corpNum: null,
+      },
+    );
   });
 
   it.each([
-    ['eventDT', { eventDT: '2026-11-10 09:30' }],
-    ['eventDT', { eventDT: 20261110093012 }],
-    ['corpNum', { corpNum: '101-23-45678' }],
-    ['itemKey', { itemKey: '' }],
-    ['itemKey', { itemKey: 'k'.repeat(65) }],
-    ['stateCode', { stateCode: 3000 }],
-    ['stateCode', { stateCode: '30' }],
-    ['stateCode', { stateCode: 300.5 }],
-    ['stateCode', { stateCode: null }],
-    ['stateDT', { stateDT: undefined }],
-    ['ntsConfirmNum', { ntsConfirmNum: 'x'.repeat(25) }],
-    ['ntssendDT', { ntssendDT: 'yesterday' }],
-    ['ntssendErrCode', { ntssendErrCode: 'TOOLONG' }],
-    ['eventType', { eventType: 7 }],
-  ])('names %s when it is wrong (%j)', (field, change) => {
-    expect(
-      fieldsIn(checkPopbillEvent('TAXINVOICE.STATE', { ...issue, ...change } as never)),
-    ).toEqual([field]);
+    [undefined, 'missing-webhook-type'],
+    ['', 'missing-webhook-type'],
+    ['A B', 'invalid-webhook-type'],
+    ['X'.repeat(65), 'invalid-webhook-type'],
+    ['<script>', 'invalid-webhook-type'],
+  ])('stores Pb-Webhook-Type %p as unknown, flagged %s', (type, flag) => {
+    expect(checkPopbillEvent(type, issue)).toMatchObject({ webhookType: 'unknown', flags: [flag] });
   });
 
-  it('requires ntsConfirmNum on Issue only', () => {
+  it('accepts stateCode as a number or a 3-digit string, on every modelled type', () => {
+    expect(flagsOf({ ...issue, stateCode: '304' })).toEqual([]);
+    const statement = fixtures.find((f) => f.file === 'statement-issue.json').body;
+    expect(flagsOf({ ...statement, stateCode: 300 }, 'STATEMENT.STATE')).toEqual([]);
+  });
+
+  it.each([
+    ['schema:eventDT:format', { eventDT: '2026-11-10 09:30' }],
+    ['schema:eventDT:type', { eventDT: 20261110093012 }],
+    ['schema:corpNum:format', { corpNum: '101-23-45678' }],
+    ['schema:itemKey:empty', { itemKey: '' }],
+    ['schema:itemKey:length', { itemKey: 'k'.repeat(65) }],
+    ['schema:stateCode:format', { stateCode: 3000 }],
+    ['schema:stateCode:format', { stateCode: '30' }],
+    ['schema:stateCode:format', { stateCode: 300.5 }],
+    ['schema:stateCode:missing', { stateCode: null }],
+    ['schema:stateCode:type', { stateCode: true }],
+    ['schema:stateDT:missing', { stateDT: undefined }],
+    ['schema:ntsConfirmNum:length', { ntsConfirmNum: 'x'.repeat(25) }],
+    ['schema:ntssendDT:format', { ntssendDT: 'yesterday' }],
+    ['schema:ntssendErrCode:length', { ntssendErrCode: 'SYN0041' }],
+    ['schema:ntssendErrCode:type', { ntssendErrCode: ['SYN004'] }],
+    ['schema:eventType:type', { eventType: 7 }],
+  ])('flags %s (%j)', (flag, change) => {
+    expect(flagsOf({ ...issue, ...change })).toEqual([flag]);
+  });
+
+  it('treats "" in an optional field as not known yet, without a flag', () => {
+    const body = {
+      ...issue,
+      ntsConfirmNum: '',
+      ntssendDT: '',
+      ntsresultDT: '',
+      ntssendErrCode: '',
+    };
+    expect(flagsOf(body)).toEqual([]);
+  });
+
+  it('expects ntsConfirmNum on Issue only', () => {
     const { ntsConfirmNum: _omitted, ...withoutConfirm } = issue;
-    expect(fieldsIn(checkPopbillEvent('TAXINVOICE.STATE', withoutConfirm))).toEqual([
-      'ntsConfirmNum',
+    expect(flagsOf(withoutConfirm)).toEqual(['schema:ntsConfirmNum:missing']);
+    expect(flagsOf({ ...withoutConfirm, eventType: 'CLOSEDOWN' })).toEqual([]);
+  });
+
+  it('flags every required field of a body without any known field', () => {
+    expect(flagsOf({ memo: 'x' }, 'CASHBILL.STATE')).toEqual([
+      'schema:corpNum:missing',
+      'schema:eventDT:missing',
+      'schema:eventType:missing',
+      'schema:itemKey:missing',
+      'schema:stateCode:missing',
+      'schema:stateDT:missing',
     ]);
-    expect(
-      checkPopbillEvent('TAXINVOICE.STATE', { ...withoutConfirm, eventType: 'CLOSEDOWN' }).ok,
-    ).toBe(true);
   });
 
   it('checks cash receipt fields', () => {
     const cashbill = fixtures.find((f) => f.file === 'cashbill-nts-failed.json').body;
     expect(
-      fieldsIn(
-        checkPopbillEvent('CASHBILL.STATE', {
-          ...cashbill,
-          tradeDate: '2026-11-15',
-          franchiseCorpNum: '1',
-        }),
-      ),
-    ).toEqual(['franchiseCorpNum', 'tradeDate']);
+      flagsOf({ ...cashbill, tradeDate: '2026-11-15', franchiseCorpNum: '1' }, 'CASHBILL.STATE'),
+    ).toEqual(['schema:franchiseCorpNum:format', 'schema:tradeDate:format']);
+  });
+
+  it('reads eventType from Pb-Webhook-EventType when the body has none', () => {
+    const { eventType: _omitted, ...body } = issue;
+    expect(checkPopbillEvent('TAXINVOICE.STATE', body, { eventType: 'OPEN' })).toMatchObject({
+      eventType: 'OPEN',
+      flags: ['schema:eventType:missing'],
+    });
+  });
+
+  describe('corpNum: the body is authoritative, the header fills in', () => {
+    const check = (body: object, corpNum?: string) =>
+      checkPopbillEvent('TAXINVOICE.STATE', body as never, { corpNum });
+
+    it('keeps the body corpNum and flags a header that differs', () => {
+      expect(check(issue, '9999999999')).toMatchObject({
+        corpNum: '1012345678',
+        flags: ['corpnum-mismatch'],
+      });
+      expect(check(issue, '1012345678')).toMatchObject({ corpNum: '1012345678', flags: [] });
+    });
+    it('drops the hyphens of a body corpNum and compares without them', () => {
+      expect(check({ ...issue, corpNum: '101-23-45678' }, '1012345678')).toMatchObject({
+        corpNum: '1012345678',
+        flags: ['schema:corpNum:format'],
+      });
+    });
+    it('uses the header only when the body has no corpNum', () => {
+      const { corpNum: _omitted, ...body } = issue;
+      expect(check(body, '2208812345')).toMatchObject({
+        corpNum: '2208812345',
+        flags: ['schema:corpNum:missing'],
+      });
+      expect(check({ ...body, corpNum: '' }, '220-88-12345')).toMatchObject({
+        corpNum: '2208812345',
+      });
+      expect(check(body)).toMatchObject({ corpNum: null });
+    });
   });
 
   it('never copies body keys onto an object prototype', () => {
@@ -99,6 +165,22 @@ describe('checkPopbillEvent', () => {
     );
     checkPopbillEvent('TAXINVOICE.STATE', { ...issue, ...body });
     expect(({} as { polluted?: number }).polluted).toBeUndefined();
+  });
+});
+
+describe('schemaProblem', () => {
+  it.each([
+    [undefined, ['matches'], 'missing'],
+    [null, ['isString'], 'missing'],
+    ['', ['isLength'], 'empty'],
+    [[], ['isString'], 'type'],
+    [7, ['isString', 'isLength'], 'type'],
+    [7, ['matches'], 'type'],
+    ['toolong', ['maxLength'], 'length'],
+    ['2026-11-10', ['matches'], 'format'],
+    [3000, ['isStateCode'], 'format'],
+  ])('%p failing %j is %s', (value, constraints, problem) => {
+    expect(schemaProblem(value, constraints)).toBe(problem);
   });
 });
 
@@ -134,21 +216,6 @@ describe('compileAcceptor', () => {
     }
     expect(compared).toBeGreaterThan(200);
   });
-});
-
-describe('checkWebhookType', () => {
-  it.each([['TAXINVOICE.STATE'], ['HT.TAXINVOICEXML'], ['KAKAO.STATE'], ['FAX_RESULT-2']])(
-    'accepts %s',
-    (type) => {
-      expect(checkWebhookType(type)).toBeNull();
-    },
-  );
-  it.each([[undefined], [''], ['A B'], ['X'.repeat(65)], ['<script>']])(
-    'refuses %p with a reason',
-    (type) => {
-      expect(checkWebhookType(type)).toMatch(/Pb-Webhook-Type/);
-    },
-  );
 });
 
 describe('nestsDeeperThan', () => {

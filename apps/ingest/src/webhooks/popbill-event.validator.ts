@@ -5,17 +5,28 @@ import {
   ValidationError,
   ValidationTypes,
 } from 'class-validator';
-import type { EventFlag, JsonObject, ModelledWebhookType } from '@app/contracts';
-import { EVENT_DTOS } from './popbill-event.dto';
+import {
+  EVENT_DTOS,
+  UNKNOWN_WEBHOOK_TYPE,
+  type EventFlag,
+  type JsonObject,
+  type ModelledWebhookType,
+  type SchemaProblem,
+} from '@app/contracts';
 
-export interface FieldError {
-  field: string;
-  problems: string[];
+/** What ingest makes of one authorised webhook: never a refusal, at most flags. */
+export interface EventCheck {
+  webhookType: string;
+  eventType: string | null;
+  corpNum: string | null;
+  flags: EventFlag[];
 }
 
-export type EventCheck =
-  | { ok: true; flags: EventFlag[]; eventType: string | null; corpNum: string | null }
-  | { ok: false; errors: FieldError[] };
+/** The Popbill headers the check reads besides Pb-Webhook-Type. */
+export interface EnvelopeHeaders {
+  eventType?: string;
+  corpNum?: string;
+}
 
 const WEBHOOK_TYPE = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -96,11 +107,25 @@ const ACCEPTORS = new Map(
 
 const isModelled = (type: string): type is ModelledWebhookType => MODELLED_FIELDS.has(type);
 
-function toFieldErrors(errors: ValidationError[]): FieldError[] {
-  return errors.map((error) => ({
-    field: error.property,
-    problems: Object.values(error.constraints ?? {}),
-  }));
+/** Names what is wrong with a value class-validator refused, for a `schema:` flag. */
+export function schemaProblem(value: unknown, constraints: string[]): SchemaProblem {
+  if (value === undefined || value === null) return 'missing';
+  if (value === '') return 'empty';
+  if (typeof value !== 'string' && typeof value !== 'number') return 'type';
+  if (
+    constraints.includes('isString') ||
+    (typeof value === 'number' && constraints.includes('matches'))
+  )
+    return 'type';
+  if (constraints.includes('isLength') || constraints.includes('maxLength')) return 'length';
+  return 'format';
+}
+
+function schemaFlags(dto: Record<string, unknown>, errors: ValidationError[]): EventFlag[] {
+  return errors.map(
+    (error): EventFlag =>
+      `schema:${error.property}:${schemaProblem(dto[error.property], Object.keys(error.constraints ?? {}))}`,
+  );
 }
 
 /** Deeper bodies are refused: nothing Popbill sends nests, and walking them recursively would overflow. */
@@ -118,30 +143,41 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
-/** Checks the Pb-Webhook-Type header's shape; any well-formed value is accepted. */
-export function checkWebhookType(type: string | undefined): string | null {
-  if (type === undefined || type === '') return 'Pb-Webhook-Type header is required';
-  if (!WEBHOOK_TYPE.test(type))
-    return 'Pb-Webhook-Type must be 1-64 letters, digits, "." "_" or "-"';
-  return null;
-}
-
 const stringOrNull = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
 
+/** A business number without its hyphens (101-23-45678 is written that way on paper). */
+function corpNumDigits<T extends string | null>(value: T): T {
+  return (value?.includes('-') && /^[\d-]+$/.test(value) ? value.replace(/-/g, '') : value) as T;
+}
+
 /**
- * Validates one webhook body against its type's DTO. Only modelled fields are copied onto the
- * DTO (never Object.assign of the body), so no body key can reach an object prototype.
- * Unknown types are accepted on their envelope; an unknown eventType is accepted and flagged.
+ * Makes sense of one authorised webhook. Only modelled fields are copied onto the DTO (never
+ * Object.assign of the body), so no body key can reach an object prototype. Whatever the
+ * fields hold, the event is accepted: each deviation from its DTO becomes a flag.
  */
 export function checkPopbillEvent(
-  webhookType: string,
+  webhookTypeHeader: string | undefined,
   body: JsonObject,
-  headerEventType?: string,
+  headers: EnvelopeHeaders = {},
 ): EventCheck {
-  const eventType = stringOrNull(body.eventType) ?? stringOrNull(headerEventType);
-  const corpNum = stringOrNull(body.corpNum);
+  const flags: EventFlag[] = [];
+  let webhookType = UNKNOWN_WEBHOOK_TYPE;
+  if (webhookTypeHeader === undefined || webhookTypeHeader === '')
+    flags.push('missing-webhook-type');
+  else if (!WEBHOOK_TYPE.test(webhookTypeHeader)) flags.push('invalid-webhook-type');
+  else webhookType = webhookTypeHeader;
+
+  const eventType = stringOrNull(body.eventType) ?? stringOrNull(headers.eventType);
+  const bodyCorpNum = stringOrNull(body.corpNum);
+  const headerCorpNum = stringOrNull(headers.corpNum);
+  // The body is what Popbill signed off on; the header only fills in when the body has none.
+  const corpNum = corpNumDigits(bodyCorpNum ?? headerCorpNum);
+  if (bodyCorpNum !== null && headerCorpNum !== null && corpNumDigits(headerCorpNum) !== corpNum)
+    flags.push('corpnum-mismatch');
+
   if (!isModelled(webhookType)) {
-    return { ok: true, flags: ['unmodelled-webhook-type'], eventType, corpNum };
+    if (webhookType !== UNKNOWN_WEBHOOK_TYPE) flags.push('unmodelled-webhook-type');
+    return { webhookType, eventType, corpNum, flags };
   }
   const Dto = EVENT_DTOS[webhookType];
   const dto = new Dto() as unknown as Record<string, unknown>;
@@ -149,11 +185,10 @@ export function checkPopbillEvent(
     if (Object.prototype.hasOwnProperty.call(body, field)) dto[field] = body[field];
   }
   if (!ACCEPTORS.get(webhookType)?.(dto)) {
-    const errors = validateSync(dto, { validationError: { target: false, value: false } });
-    if (errors.length > 0) return { ok: false, errors: toFieldErrors(errors) };
+    flags.push(
+      ...schemaFlags(dto, validateSync(dto, { validationError: { target: false, value: false } })),
+    );
   }
-  const flags: EventFlag[] = Dto.eventTypes.includes(body.eventType as string)
-    ? []
-    : ['unknown-event-type'];
-  return { ok: true, flags, eventType, corpNum };
+  if (eventType !== null && !Dto.eventTypes.includes(eventType)) flags.push('unknown-event-type');
+  return { webhookType, eventType, corpNum, flags };
 }

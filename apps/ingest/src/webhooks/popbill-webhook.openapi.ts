@@ -9,30 +9,35 @@ export const WEBHOOK_OPERATION: Operation = {
   description:
     'Acknowledged with 200 "OK" only once the event is stored in Redis. A re-sent event (same ' +
     'Pb-Webhook-MID within the dedupe window) is acknowledged without a second job; a re-sent ' +
-    'event whose job is in the dead letters puts that job back to work.',
+    'event whose job is in the dead letters puts that job back to work. Any JSON object from an ' +
+    'authorised sender is stored: odd fields become flags on the job, never a 400.',
   operationId: 'receivePopbillWebhook',
   security: [{}, { basic: [] }, { api_key: [] }],
   parameters: [
     {
       name: 'Pb-Webhook-Type',
       in: 'header',
-      required: true,
+      required: false,
       schema: { type: 'string', example: 'TAXINVOICE.STATE' },
       description:
-        'TAXINVOICE.STATE, STATEMENT.STATE and CASHBILL.STATE are validated field by field',
+        'TAXINVOICE.STATE, STATEMENT.STATE and CASHBILL.STATE are checked field by field (findings ' +
+        'become flags); missing or malformed, the event is stored as type "unknown"',
     },
     {
       name: 'Pb-Webhook-MID',
       in: 'header',
       required: false,
-      schema: { type: 'string', maxLength: 200 },
-      description: 'event id; the dedupe key (without it, a hash of type and body)',
+      schema: { type: 'string' },
+      description:
+        'event id; the dedupe key (without it, a hash of type and body). A MANUAL re-execution ' +
+        'is keyed on MID and body, so it is delivered again',
     },
     {
       name: 'Pb-Webhook-Corpnum',
       in: 'header',
       required: false,
       schema: { type: 'string', example: '1012345678' },
+      description: 'used only when the body has no corpNum; a different value is flagged',
     },
   ],
   requestBody: {
@@ -56,7 +61,7 @@ export const WEBHOOK_OPERATION: Operation = {
   },
   responses: {
     200: { description: 'stored (or already stored): body "OK" or {"result":"OK"}' },
-    400: { description: 'not JSON, not an object, missing header or invalid fields (each named)' },
+    400: { description: 'not JSON, not an object, nested too deep or a forbidden key' },
     401: { description: 'missing or wrong HTTP Basic / X-Api-Key' },
     403: { description: 'source address not allowed' },
     413: { description: 'body over the limit' },

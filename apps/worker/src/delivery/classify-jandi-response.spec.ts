@@ -4,9 +4,22 @@ const http = (status: number, body = '', retryAfter: string | null = null) =>
   ({ kind: 'http', status, body, retryAfter }) as const;
 
 describe('classifyJandiResponse', () => {
-  it('treats any 2xx as delivered', () => {
+  it('treats a 2xx without an error code as delivered', () => {
     expect(classifyJandiResponse(http(200))).toEqual({ outcome: 'delivered' });
     expect(classifyJandiResponse(http(204))).toEqual({ outcome: 'delivered' });
+    expect(classifyJandiResponse(http(200, '{}'))).toEqual({ outcome: 'delivered' });
+  });
+
+  it('classifies a 2xx carrying an error code like the matching status', () => {
+    expect(classifyJandiResponse(http(200, '{"code":40000,"msg":"invalid"}'))).toEqual({
+      outcome: 'rejected',
+      reason: 'HTTP 200 code 40000',
+    });
+    expect(classifyJandiResponse(http(200, '{"code":42900}', '2'))).toEqual({
+      outcome: 'rate-limited',
+      retryAfterMs: 2000,
+      reason: 'HTTP 200 code 42900',
+    });
   });
 
   it('treats 429 and code 42900 as rate limited, honouring Retry-After', () => {

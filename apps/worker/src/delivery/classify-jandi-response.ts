@@ -49,7 +49,9 @@ export function classifyJandiResponse(
   const { status } = response;
   const code = jandiCode(response.body);
   const detail = `HTTP ${status}${code !== null ? ` code ${code}` : ''}`;
-  if (status >= 200 && status < 300) return { outcome: 'delivered' };
+  // JANDI may answer 200 with an error code in the body: that message was not posted.
+  const jandiError = code === 40000 || code === 42900;
+  if (status >= 200 && status < 300 && !jandiError) return { outcome: 'delivered' };
   if (status === 429 || code === 42900) {
     return {
       outcome: 'rate-limited',

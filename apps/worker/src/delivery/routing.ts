@@ -12,9 +12,11 @@ export interface Route {
   eventType?: string[];
   stateCode?: string[];
   corpNum?: string[];
+  /** Whole flags (`corpnum-mismatch`) or a family before ":" (`schema`). */
+  flag?: string[];
 }
 
-const FIELDS = ['webhookType', 'eventType', 'stateCode', 'corpNum'] as const;
+const FIELDS = ['webhookType', 'eventType', 'stateCode', 'corpNum', 'flag'] as const;
 
 function toMatcher(value: unknown, where: string): Matcher {
   if (value === undefined) return undefined;
@@ -57,14 +59,17 @@ export function parseRoutesFile(json: unknown): Route[] {
   });
 }
 
-function eventValues(event: PopbillEventJob): Record<(typeof FIELDS)[number], string | null> {
+/** What each route field can match in an event; a route field matches if any value is listed. */
+function eventValues(event: PopbillEventJob): Record<(typeof FIELDS)[number], string[]> {
   const stateCode = event.body.stateCode;
+  const one = (value: string | null) => (value === null ? [] : [value]);
   return {
-    webhookType: event.webhookType,
-    eventType: event.eventType,
+    webhookType: [event.webhookType],
+    eventType: one(event.eventType),
     stateCode:
-      typeof stateCode === 'string' || typeof stateCode === 'number' ? String(stateCode) : null,
-    corpNum: event.corpNum,
+      typeof stateCode === 'string' || typeof stateCode === 'number' ? [String(stateCode)] : [],
+    corpNum: one(event.corpNum),
+    flag: event.flags.flatMap((flag) => [flag, flag.split(':')[0]]),
   };
 }
 
@@ -74,8 +79,7 @@ export function routeEvent(event: PopbillEventJob, routes: readonly Route[]): st
   const route = routes.find((candidate) =>
     FIELDS.every((field) => {
       const matcher = candidate[field];
-      const value = values[field];
-      return !matcher || (value !== null && matcher.includes(value));
+      return !matcher || values[field].some((value) => matcher.includes(value));
     }),
   );
   return route?.destination ?? DEFAULT_DESTINATION;

@@ -1,5 +1,4 @@
 import {
-  IsOptional,
   IsString,
   Length,
   Matches,
@@ -17,6 +16,11 @@ const DATETIME_MESSAGE = (args: ValidationArguments) =>
   `${args.property} must be a yyyyMMddHHmmss timestamp (14 digits)`;
 const CORP_NUM_MESSAGE = (args: ValidationArguments) =>
   `${args.property} must be a 10-digit business registration number`;
+
+/** An optional field that is absent, null or "" (Popbill sends "" for values not known yet). */
+function IsOptionalOrEmpty() {
+  return ValidateIf((_event: object, value: unknown) => value != null && value !== '');
+}
 
 /** stateCode arrives as a number (tax invoice, cash receipt) or a 3-digit string (statement). */
 function IsStateCode(options?: ValidationOptions) {
@@ -37,7 +41,10 @@ function IsStateCode(options?: ValidationOptions) {
     });
 }
 
-/** Fields every modelled Popbill state event carries. */
+/**
+ * Fields every modelled Popbill state event carries, as Popbill usually sends them. Ingest runs
+ * these checks to flag an event, never to refuse it; the worker reads fields through these types.
+ */
 abstract class PopbillStateEventDto {
   @Matches(DATETIME, { message: DATETIME_MESSAGE })
   eventDT!: string;
@@ -64,22 +71,24 @@ abstract class PopbillStateEventDto {
 export class TaxinvoiceStateEventDto extends PopbillStateEventDto {
   static readonly eventTypes = ['Issue', 'CancelIssue', 'CLOSEDOWN', 'NTS', 'OPEN', 'MANUAL'];
 
+  // Documented on Issue; "" means NTS has not numbered it yet.
   @ValidateIf(
-    (event: TaxinvoiceStateEventDto) => event.eventType === 'Issue' || event.ntsConfirmNum != null,
+    (event: TaxinvoiceStateEventDto) =>
+      event.ntsConfirmNum !== '' && (event.eventType === 'Issue' || event.ntsConfirmNum != null),
   )
   @IsString()
   @Length(1, 24)
   ntsConfirmNum?: string;
 
-  @IsOptional()
+  @IsOptionalOrEmpty()
   @Matches(DATETIME, { message: DATETIME_MESSAGE })
   ntssendDT?: string;
 
-  @IsOptional()
+  @IsOptionalOrEmpty()
   @Matches(DATETIME, { message: DATETIME_MESSAGE })
   ntsresultDT?: string;
 
-  @IsOptional()
+  @IsOptionalOrEmpty()
   @IsString()
   @MaxLength(6)
   ntssendErrCode?: string;
@@ -89,16 +98,16 @@ export class TaxinvoiceStateEventDto extends PopbillStateEventDto {
 export class StatementStateEventDto extends PopbillStateEventDto {
   static readonly eventTypes = ['Issue', 'Cancel', 'OPEN', 'MANUAL'];
 
-  @IsOptional()
+  @IsOptionalOrEmpty()
   @IsString()
   @MaxLength(24)
   invoiceNum?: string;
 
-  @IsOptional()
+  @IsOptionalOrEmpty()
   @Matches(DATETIME, { message: DATETIME_MESSAGE })
   issueDT?: string;
 
-  @IsOptional()
+  @IsOptionalOrEmpty()
   @IsString()
   @MaxLength(24)
   mgtKey?: string;
@@ -108,35 +117,35 @@ export class StatementStateEventDto extends PopbillStateEventDto {
 export class CashbillStateEventDto extends PopbillStateEventDto {
   static readonly eventTypes = ['Issue', 'NTS', 'MANUAL'];
 
-  @IsOptional()
+  @IsOptionalOrEmpty()
   @Matches(CORP_NUM, { message: CORP_NUM_MESSAGE })
   franchiseCorpNum?: string;
 
-  @IsOptional()
+  @IsOptionalOrEmpty()
   @Matches(DATE, {
     message: (args: ValidationArguments) => `${args.property} must be a yyyyMMdd date`,
   })
   tradeDate?: string;
 
-  @IsOptional()
+  @IsOptionalOrEmpty()
   @IsString()
   @MaxLength(24)
   confirmNum?: string;
 
-  @IsOptional()
+  @IsOptionalOrEmpty()
   @Matches(DATETIME, { message: DATETIME_MESSAGE })
   ntssendDT?: string;
 
-  @IsOptional()
+  @IsOptionalOrEmpty()
   @Matches(DATETIME, { message: DATETIME_MESSAGE })
   ntsresultDT?: string;
 
-  @IsOptional()
+  @IsOptionalOrEmpty()
   @IsString()
   @MaxLength(8)
   ntsresultCode?: string;
 
-  @IsOptional()
+  @IsOptionalOrEmpty()
   @Matches(DATETIME, { message: DATETIME_MESSAGE })
   issueDT?: string;
 }

@@ -266,7 +266,7 @@ describe('toJandiMessage: Korean an accountant expects', () => {
 describe('toJandiMessage: flagged and unknown events', () => {
   it('says 형식 확인 필요, lists the flags in Korean and every field it received', () => {
     const job = fixtureJob('taxinvoice-issue.json', {
-      flags: flags('schema:stateCode:isNumber', 'corpnum-mismatch', 'schema:eventDT:matches'),
+      flags: flags('schema:stateCode:type', 'corpnum-mismatch', 'schema:eventDT:format'),
     });
     job.body = {
       ...job.body,
@@ -280,7 +280,7 @@ describe('toJandiMessage: flagged and unknown events', () => {
     expect(message.body).toMatch(/^\[전자세금계산서\] 발행 완료 · .* · 형식 확인 필요$/);
     const fields = info(job);
     expect(fields[PROBLEMS_TITLE]).toBe(
-      'stateCode 필드: 숫자가 아님, 헤더와 본문의 사업자번호가 다름, eventDT 필드: 형식 다름',
+      'stateCode 필드: 자료형 다름, 헤더와 본문의 사업자번호가 다름, eventDT 필드: 형식 다름',
     );
     expect(message.connectInfo[0].title).toBe(PROBLEMS_TITLE);
     expect(fields).toMatchObject({
@@ -456,7 +456,7 @@ describe('toJandiMessage: never throws', () => {
         webhookType: TYPES[Math.floor(next() * TYPES.length)],
         eventType: EVENTS[Math.floor(next() * EVENTS.length)],
         corpNum: next() < 0.5 ? null : '[[x]](http://e.example)',
-        flags: next() < 0.5 ? [] : flags('schema:stateCode:isNumber', 'corpnum-mismatch'),
+        flags: next() < 0.5 ? [] : flags('schema:stateCode:type', 'corpnum-mismatch'),
       });
       job.body = oddBody(next);
       let message: JandiMessage | undefined;

@@ -4,6 +4,7 @@
  * kakaotalk, httaxinvoice, htcashbill; closedown CheckCorpNum) and docs.popbill.com
  * (taxinvoice ntsResult). A code or value not listed here is shown as it arrived.
  */
+import type { SchemaProblem } from '@app/contracts';
 
 /** `table[key]` for the table's own keys only: "constructor" or "__proto__" name nothing. */
 export function labelOf(table: Readonly<Record<string, string>>, key: string): string | undefined {
@@ -201,28 +202,21 @@ export function describeEnum(field: string, value: string): string {
 }
 
 /** Korean for ingest's validation problems; an unknown one is shown by its own name. */
-const SCHEMA_PROBLEMS: Readonly<Record<string, string>> = {
+const SCHEMA_PROBLEMS: Readonly<Record<SchemaProblem, string>> = {
   missing: '값 없음',
-  isDefined: '값 없음',
-  isNotEmpty: '값 없음',
+  empty: '빈 값',
   type: '자료형 다름',
-  isString: '문자가 아님',
-  isNumber: '숫자가 아님',
-  isInt: '정수가 아님',
-  isStateCode: '상태코드 형식 아님',
   format: '형식 다름',
-  matches: '형식 다름',
   length: '길이 다름',
-  maxLength: '너무 김',
-  minLength: '너무 짧음',
-  isIn: '허용되지 않는 값',
 };
 
-/** One ingest flag in Korean: "schema:stateCode:isNumber" → "stateCode 필드: 숫자가 아님". */
+/** One ingest flag in Korean: "schema:stateCode:type" → "stateCode 필드: 자료형 다름". */
 export function describeFlag(flag: string): string {
   if (flag === 'unknown-event-type') return '알 수 없는 이벤트 종류';
   if (flag === 'unmodelled-webhook-type') return '필드 검증 대상이 아닌 웹훅 종류';
   if (flag === 'unknown-webhook-type') return '알 수 없는 웹훅 종류';
+  if (flag === 'missing-webhook-type') return '웹훅 종류(Pb-Webhook-Type) 없음';
+  if (flag === 'invalid-webhook-type') return '웹훅 종류(Pb-Webhook-Type) 형식 다름';
   if (flag === 'corpnum-mismatch') return '헤더와 본문의 사업자번호가 다름';
   const schema = /^schema:([^:]*):(.*)$/.exec(flag);
   if (schema) {

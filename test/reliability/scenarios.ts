@@ -426,9 +426,9 @@ export async function access(): Promise<Row & { refused: Record<string, number> 
       'webhook, no credentials': await webhook({}),
       'webhook, wrong Basic password': await webhook({ authorization: basic('popbill', 'nope') }),
       'webhook, wrong API key': await webhook({ 'x-api-key': 'nope' }),
-      'Bull Board, no credentials': (await fetch(`${system.ingestUrl}/admin/queues`)).status,
+      'Bull Board, no credentials': (await fetch(`${system.ingestAdminUrl}/admin/queues`)).status,
       'Bull Board, wrong password': (
-        await fetch(`${system.ingestUrl}/admin/queues`, {
+        await fetch(`${system.ingestAdminUrl}/admin/queues`, {
           headers: { authorization: basic('ops', 'nope') },
         })
       ).status,
@@ -460,7 +460,7 @@ export async function access(): Promise<Row & { refused: Record<string, number> 
       tally.sent++;
     }
     await webhook({ 'x-api-key': SECRETS.apiKey, 'pb-webhook-mid': 'api-key-path' });
-    await fetch(`${system.ingestUrl}/admin/queues`, {
+    await fetch(`${system.ingestAdminUrl}/admin/queues`, {
       headers: { authorization: basic('ops', SECRETS.boardPassword) },
     });
     await fetch(adminUrl('/admin/dead-letters'), {

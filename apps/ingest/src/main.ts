@@ -1,6 +1,6 @@
 import { redactRedisUrl } from '@app/contracts';
 import { Logger } from '@nestjs/common';
-import { createIngestApp } from './ingest.app';
+import { createIngestApp, listenIngest } from './ingest.app';
 import { ConfigError } from '@app/contracts';
 import { loadIngestConfig } from './ingest.config';
 
@@ -14,10 +14,15 @@ async function bootstrap(): Promise<void> {
     process.exit(1);
   }
   const app = await createIngestApp(config);
-  await app.listen(config.port, config.host);
+  const { adminUrl } = await listenIngest(app, config);
   new Logger('Ingest').log(
-    { port: config.port, redis: redactRedisUrl(config.redisUrl), queuePrefix: config.queuePrefix },
-    `ingest listening on ${config.host}:${config.port}`,
+    {
+      port: config.port,
+      admin: adminUrl,
+      redis: redactRedisUrl(config.redisUrl),
+      queuePrefix: config.queuePrefix,
+    },
+    `ingest listening on ${config.host}:${config.port}, admin on ${adminUrl}`,
   );
 }
 

@@ -23,14 +23,14 @@ async function bootstrap(): Promise<void> {
   );
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
-  await app.listen(config.metricsPort, config.metricsHost);
+  await app.listen(config.adminPort, config.adminHost);
   app.get(Logger).log(
     {
       destinations: Object.keys(config.destinations),
       rateLimits: config.rateLimits,
       concurrency: config.concurrency,
-      metricsHost: config.metricsHost,
-      metricsPort: config.metricsPort,
+      adminHost: config.adminHost,
+      adminPort: config.adminPort,
     },
     'worker started',
   );

@@ -35,9 +35,9 @@ export interface WorkerConfig {
   redisCluster: RedisClusterNode[] | null;
   queuePrefix: string;
   logLevel: string;
-  /** Listen address of /metrics, /health and /admin. */
-  metricsHost: string;
-  metricsPort: number;
+  /** Listen address of the worker's only port: /metrics, /health and /admin. */
+  adminHost: string;
+  adminPort: number;
   concurrency: number;
   shutdownGraceMs: number;
   lockDurationMs: number;
@@ -71,6 +71,11 @@ class WorkerEnv {
   LOG_LEVEL?: string;
   @IsOptional()
   @Matches(/^[A-Za-z0-9.:[\]-]+$/, { message: 'must be an IP address or host name' })
+  ADMIN_HOST?: string;
+  @IsOptional() @IsInt() @Min(0) @Max(65535) ADMIN_PORT?: number;
+  /** Former names of ADMIN_HOST and ADMIN_PORT, still honoured. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9.:[\]-]+$/, { message: 'must be an IP address or host name' })
   METRICS_HOST?: string;
   @IsOptional() @IsInt() @Min(0) @Max(65535) METRICS_PORT?: number;
   @IsOptional() @IsInt() @Min(1) @Max(1000) WORKER_CONCURRENCY?: number;
@@ -96,6 +101,7 @@ class WorkerEnv {
 }
 
 const NUMERIC_KEYS = new Set([
+  'ADMIN_PORT',
   'METRICS_PORT',
   'WORKER_CONCURRENCY',
   'SHUTDOWN_GRACE_MS',
@@ -117,6 +123,7 @@ const ENV_KEYS = [
   'REDIS_URL',
   'QUEUE_PREFIX',
   'LOG_LEVEL',
+  'ADMIN_HOST',
   'METRICS_HOST',
   'JANDI_WEBHOOK_URL',
   'JANDI_ROUTES_FILE',
@@ -207,8 +214,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   return {
     ...queue,
     logLevel: dto.LOG_LEVEL ?? 'info',
-    metricsHost: dto.METRICS_HOST ?? '0.0.0.0',
-    metricsPort: dto.METRICS_PORT ?? 9100,
+    adminHost: dto.ADMIN_HOST ?? dto.METRICS_HOST ?? '127.0.0.1',
+    adminPort: dto.ADMIN_PORT ?? dto.METRICS_PORT ?? 9100,
     concurrency: dto.WORKER_CONCURRENCY ?? 8,
     shutdownGraceMs: dto.SHUTDOWN_GRACE_MS ?? 20_000,
     lockDurationMs: dto.WORKER_LOCK_DURATION_MS ?? 30_000,

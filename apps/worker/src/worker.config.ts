@@ -58,6 +58,8 @@ export interface WorkerConfig {
   adminToken: string | null;
   /** Folding many events into one message when a destination's backlog outgrows its quota. */
   digest: DigestSettings;
+  /** Notices to JANDI_WEBHOOK_URL_OPS (the destination "ops"). */
+  ops: { alertAfterMs: number; noticeIntervalMs: number };
 }
 
 const URL_PATTERN = /^https?:\/\/\S+$/;
@@ -86,6 +88,11 @@ class WorkerEnv {
   @IsOptional()
   @Matches(URL_PATTERN, { message: 'must be an http(s) URL' })
   JANDI_WEBHOOK_URL?: string;
+  @IsOptional()
+  @Matches(URL_PATTERN, { message: 'must be an http(s) URL' })
+  JANDI_WEBHOOK_URL_OPS?: string;
+  @IsOptional() @IsInt() @Min(0) OPS_ALERT_AFTER_MS?: number;
+  @IsOptional() @IsInt() @Min(1000) OPS_NOTICE_INTERVAL_MS?: number;
   @IsOptional() @IsString() JANDI_ROUTES_FILE?: string;
   @IsOptional() @IsString() JANDI_RATE_LIMITS?: string;
   @IsOptional() @IsInt() @Min(0) @Max(60_000) JANDI_RATE_SAFETY_MS?: number;
@@ -116,6 +123,8 @@ const NUMERIC_KEYS = new Set([
   'RETRY_BACKOFF_JITTER',
   'DIGEST_LATENCY_TARGET_MS',
   'DIGEST_MAX_EVENTS',
+  'OPS_ALERT_AFTER_MS',
+  'OPS_NOTICE_INTERVAL_MS',
 ]);
 
 const ENV_KEYS = [
@@ -126,6 +135,7 @@ const ENV_KEYS = [
   'ADMIN_HOST',
   'METRICS_HOST',
   'JANDI_WEBHOOK_URL',
+  'JANDI_WEBHOOK_URL_OPS',
   'JANDI_ROUTES_FILE',
   'JANDI_RATE_LIMITS',
   'ADMIN_TOKEN',
@@ -235,6 +245,10 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       enabled: (dto.DIGEST_ENABLED ?? 'true') === 'true',
       latencyTargetMs: dto.DIGEST_LATENCY_TARGET_MS ?? 60_000,
       maxEvents: dto.DIGEST_MAX_EVENTS ?? 50,
+    },
+    ops: {
+      alertAfterMs: dto.OPS_ALERT_AFTER_MS ?? 300_000,
+      noticeIntervalMs: dto.OPS_NOTICE_INTERVAL_MS ?? 3_600_000,
     },
   };
 }

@@ -16,6 +16,8 @@ import {
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { JandiDeliveryService } from './jandi-delivery.service';
+import { OpsNotices } from './ops-notices';
+import { DEFAULT_DESTINATION, routeEvent } from './routing';
 import { relayBackoffStrategy } from './relay-backoff';
 import { ShutdownSignal } from './shutdown.signal';
 
@@ -29,6 +31,7 @@ export class JandiDeliveryProcessor extends WorkerHost implements BeforeApplicat
     private readonly metrics: WorkerMetrics,
     private readonly shutdown: ShutdownSignal,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    private readonly opsNotices: OpsNotices,
   ) {
     super();
   }
@@ -70,6 +73,10 @@ export class JandiDeliveryProcessor extends WorkerHost implements BeforeApplicat
       },
       'job moved to the dead letters',
     );
+    const destination = isPopbillEventJob(job.data)
+      ? routeEvent(job.data, this.config.routes)
+      : DEFAULT_DESTINATION;
+    this.opsNotices.deadLettered(destination, error.message);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -142,6 +142,13 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly opsNotices = new Counter({
+    name: 'relay_ops_notices_total',
+    help: 'Notices to the operators (JANDI_WEBHOOK_URL_OPS), by kind and outcome (suppressed: one was sent this interval)',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   /** Queue-wide gauges: one worker exports them, so sum() over workers does not multiply them. */
   readonly queueWide: Gauge[] = [
     this.jobs,
@@ -168,5 +175,10 @@ export class WorkerMetrics {
     }
     for (const reason of DEAD_LETTER_REASONS) this.deadLetters.inc({ reason }, 0);
     for (const kind of ['skipped', 'possible']) this.duplicates.inc({ kind }, 0);
+    for (const kind of ['dead_letter', 'failing']) {
+      for (const outcome of ['sent', 'suppressed', 'failed', 'dropped']) {
+        this.opsNotices.inc({ kind, outcome }, 0);
+      }
+    }
   }
 }

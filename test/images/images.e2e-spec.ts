@@ -213,7 +213,7 @@ if (reason) process.stderr.write(`\nnpm run test:images skipped: ${reason}\n\n`)
       readFileSync(join(POPBILL_FIXTURES, 'taxinvoice-issue.json'), 'utf8'),
     ) as {
       headers: Record<string, string>;
-      body: { itemKey: string };
+      body: { ntsConfirmNum: string };
     };
     const health = [
       `http://127.0.0.1:${ports.sink}/health`,
@@ -246,7 +246,8 @@ if (reason) process.stderr.write(`\nnpm run test:images skipped: ${reason}\n\n`)
         const messages = (await (
           await fetch(`http://127.0.0.1:${ports.sink}/messages`)
         ).json()) as { body: string }[];
-        return messages.some((m) => m.body.includes(fixture.body.itemKey));
+        // Messages headline by the NTS confirmation number.
+        return messages.some((m) => m.body.includes(fixture.body.ntsConfirmNum));
       },
       30_000,
       'the message at the sink',

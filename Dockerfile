@@ -33,7 +33,7 @@ FROM runtime AS worker
 COPY --from=build /app/dist/apps/worker dist/apps/worker
 EXPOSE 9100
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9100)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.ADMIN_PORT||process.env.METRICS_PORT||9100)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "dist/apps/worker/main.js"]
 
 # The sink's bundle needs Node's http module only: no node_modules.
@@ -47,7 +47,8 @@ CMD ["node", "dist/apps/jandi-sink/main.js"]
 # Last, so a plain `docker build .` gives the ingest image.
 FROM runtime AS ingest
 COPY --from=build /app/dist/apps/ingest dist/apps/ingest
-EXPOSE 3000
+# 3000: Popbill's webhook and health; 9101: the admin port (metrics, docs, Bull Board).
+EXPOSE 3000 9101
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "dist/apps/ingest/main.js"]

@@ -1,42 +1,37 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { parseRoutesFile } from '../apps/worker/src/delivery/routing';
+import { composeConfig, composeFile } from './support/compose';
 import { REPO_ROOT } from './support/process';
 
-const run = promisify(execFile);
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
-
-interface Service {
-  build?: { context: string; target: string };
-  image?: string;
-  command?: string[];
-  ports?: (string | { published: number; target: number })[];
-  volumes?: string[];
-  environment?: Record<string, string>;
-  depends_on?: Record<string, { condition: string }> | string[];
-  healthcheck?: { test: string[] };
-  profiles?: string[];
-  container_name?: string;
-  init?: boolean;
-}
-
-/** `docker-compose config` (Debian's docker-compose; .ci/run installs it), resolved. */
-async function composeConfig(env: Record<string, string> = {}): Promise<Record<string, Service>> {
-  const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
-    cwd: REPO_ROOT,
-    // No .env from the developer's checkout: the defaults are what a newcomer gets.
-    env: { PATH: process.env.PATH ?? '', COMPOSE_PROJECT_NAME: 'relay-test', ...env },
-  });
-  return (parse(stdout) as { services: Record<string, Service> }).services;
-}
 
 describe('docker-compose.yml and Dockerfile', () => {
   it('is valid for docker-compose (config -q)', async () => {
-    await expect(
-      run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: REPO_ROOT }),
-    ).resolves.toBeDefined();
+    await expect(composeConfig('', ['-q'])).resolves.toBeDefined();
+  });
+
+  it('hands all of .env to both apps, and runs without one', async () => {
+    const { services } = composeFile();
+    for (const name of ['ingest', 'worker']) {
+      expect(services[name].env_file).toEqual([{ path: '.env', required: false }]);
+    }
+    const resolved = await composeConfig('JANDI_WEBHOOK_URL_ACCOUNTING=https://wh.jandi.com/x\n');
+    expect(resolved.worker.environment?.JANDI_WEBHOOK_URL_ACCOUNTING).toBe(
+      'https://wh.jandi.com/x',
+    );
+  });
+
+  it('mounts ./config for the routes file, and ships a valid commented example', async () => {
+    const { worker } = await composeConfig();
+    expect(worker.volumes).toContain(`${join(REPO_ROOT, 'config')}:/app/config:ro`);
+    expect(read('Dockerfile')).toMatch(/^WORKDIR \/app$/m);
+    const example = JSON.parse(read('config/routes.example.json')) as { _comment: string[] };
+    expect(example._comment.join(' ')).toContain('JANDI_ROUTES_FILE=config/routes.json');
+    expect(parseRoutesFile(example)).toEqual([
+      expect.objectContaining({ destination: 'accounting', stateCode: ['305'] }),
+    ]);
   });
 
   it('runs Redis with AOF, noeviction, a volume and a healthcheck', async () => {
@@ -51,13 +46,16 @@ describe('docker-compose.yml and Dockerfile', () => {
 
   it('starts ingest and workers after Redis is healthy, each with a health check', async () => {
     const services = await composeConfig();
-    expect(services.ingest.ports).toEqual([{ published: 3000, target: 3000 }]);
+    expect(services.ingest.ports).toEqual([
+      { published: 3000, target: 3000 },
+      '127.0.0.1:9101:9101/tcp',
+    ]);
     for (const name of ['ingest', 'worker']) {
       expect(services[name].depends_on).toEqual({ redis: { condition: 'service_healthy' } });
     }
     expect(services.ingest.healthcheck?.test.join(' ')).toContain(':3000/health/ready');
     expect(services.worker.healthcheck?.test.join(' ')).toContain(
-      `:${services.worker.environment?.METRICS_PORT}/health/ready`,
+      `:${services.worker.environment?.ADMIN_PORT}/health/ready`,
     );
   });
 
@@ -79,29 +77,52 @@ describe('docker-compose.yml and Dockerfile', () => {
     );
     // The sink is for the newcomer's eyes: published on loopback only.
     expect(newcomer['jandi-sink'].ports).toEqual(['127.0.0.1:8090:8090/tcp']);
-    const production = await composeConfig({
-      JANDI_WEBHOOK_URL: 'https://wh.jandi.com/connect-api/webhook/1/real',
-    });
+    const production = await composeConfig(
+      'JANDI_WEBHOOK_URL=https://wh.jandi.com/connect-api/webhook/1/real\n',
+    );
     expect(production.worker.environment?.JANDI_WEBHOOK_URL).toBe(
       'https://wh.jandi.com/connect-api/webhook/1/real',
     );
   });
 
-  it('has a metrics profile whose Prometheus scrapes both apps on their ports', async () => {
-    const { prometheus, worker } = await composeConfig();
+  it('has a metrics profile: Prometheus scraping both admin ports, with the alert rules, and Grafana', async () => {
+    const { prometheus, grafana, worker, ingest } = await composeConfig();
     expect(prometheus.profiles).toEqual(['metrics']);
-    expect(existsSync(join(REPO_ROOT, 'deploy', 'prometheus.yml'))).toBe(true);
-    const config = parse(read('deploy/prometheus.yml')) as {
+    expect(prometheus.volumes).toContain(
+      `${join(REPO_ROOT, 'deploy/prometheus')}:/etc/prometheus:ro`,
+    );
+    const config = parse(read('deploy/prometheus/prometheus.yml')) as {
+      rule_files: string[];
       scrape_configs: { job_name: string; dns_sd_configs: { names: string[]; port: number }[] }[];
     };
+    expect(config.rule_files).toEqual(['alerts.yml']);
+    expect(existsSync(join(REPO_ROOT, 'deploy/prometheus/alerts.yml'))).toBe(true);
     const targets = Object.fromEntries(
       config.scrape_configs.map((job) => [job.job_name, job.dns_sd_configs[0]]),
     );
-    expect(targets.ingest).toMatchObject({ names: ['ingest'], port: 3000 });
+    expect(targets.ingest).toMatchObject({
+      names: ['ingest'],
+      port: Number(ingest.environment?.ADMIN_PORT),
+    });
     expect(targets.worker).toMatchObject({
       names: ['worker'],
-      port: Number(worker.environment?.METRICS_PORT),
+      port: Number(worker.environment?.ADMIN_PORT),
     });
+    expect(grafana.profiles).toEqual(['metrics']);
+    expect(grafana.volumes).toEqual([
+      `${join(REPO_ROOT, 'deploy/grafana/provisioning')}:/etc/grafana/provisioning:ro`,
+      `${join(REPO_ROOT, 'deploy/grafana/dashboards')}:/var/lib/grafana/dashboards:ro`,
+    ]);
+  });
+
+  it('publishes admin ports on loopback only', async () => {
+    const services = await composeConfig();
+    for (const service of Object.values(services)) {
+      for (const port of service.ports ?? []) {
+        const text = typeof port === 'string' ? port : `${port.published}:${port.target}`;
+        if (text !== '3000:3000') expect(text).toMatch(/^127\.0\.0\.1:/);
+      }
+    }
   });
 
   it('builds every compose target from a multi-stage, non-root Dockerfile with health checks', async () => {

@@ -42,16 +42,19 @@ describe('events Popbill must never lose: acknowledged, stored once, flagged, de
   const apps: RunningApp[] = [];
   let queue: Queue<PopbillEventJob>;
   let ingestUrl: string;
+  let ingestAdminUrl: string;
   const redis = { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' };
 
   beforeAll(async () => {
     await standin.listen();
     const port = await freePort();
+    const adminPort = await freePort();
     ingestUrl = `http://127.0.0.1:${port}`;
+    ingestAdminUrl = `http://127.0.0.1:${adminPort}`;
     apps.push(
       await startApp(
         'ingest',
-        { ...redis, HOST: '127.0.0.1', PORT: String(port) },
+        { ...redis, HOST: '127.0.0.1', PORT: String(port), ADMIN_PORT: String(adminPort) },
         `${ingestUrl}/health/ready`,
       ),
     );
@@ -79,7 +82,7 @@ describe('events Popbill must never lose: acknowledged, stored once, flagged, de
     (await queue.getJobs([...STATES])).filter((job) => job.data.headers['pb-webhook-mid'] === mid);
 
   const metric = async (series: string) => {
-    const text = await (await fetch(`${ingestUrl}/metrics`)).text();
+    const text = await (await fetch(`${ingestAdminUrl}/metrics`)).text();
     const line = text.split('\n').find((row) => row.startsWith(`${series} `));
     return line ? Number(line.slice(series.length + 1)) : 0;
   };

@@ -190,11 +190,12 @@ if (reason) process.stderr.write(`\nnpm run test:images skipped: ${reason}\n\n`)
         ...redis,
         HOST: '127.0.0.1',
         PORT: String(ports.ingest),
+        ADMIN_PORT: String(await freePort()),
       }),
       worker: await startImage('worker', {
         ...redis,
         JANDI_WEBHOOK_URL: `http://127.0.0.1:${ports.sink}/connect-api/webhook/1/local-sink`,
-        METRICS_PORT: String(ports.worker),
+        ADMIN_PORT: String(ports.worker),
       }),
     };
   }, 45 * 60_000);

@@ -84,6 +84,8 @@ export class RelaySystem {
   private readonly allOutput: string[] = [];
   ingest!: RunningApp;
   ingestUrl = '';
+  /** Ingest's admin port: Bull Board, /metrics. */
+  ingestAdminUrl = '';
 
   private constructor(
     readonly redis: RedisServer,
@@ -108,13 +110,16 @@ export class RelaySystem {
 
   async startIngest(): Promise<void> {
     const port = await freePort();
+    const adminPort = await freePort();
     this.ingestUrl = `http://127.0.0.1:${port}`;
+    this.ingestAdminUrl = `http://127.0.0.1:${adminPort}`;
     this.ingest = await startApp(
       'ingest',
       {
         ...this.redisEnv(),
         QUEUE_PREFIX: this.prefix,
         PORT: String(port),
+        ADMIN_PORT: String(adminPort),
         HOST: '127.0.0.1',
         ENQUEUE_TIMEOUT_MS: '1000',
         ...this.options.ingestEnv,

@@ -427,9 +427,9 @@ export async function access(): Promise<Row & { refused: Record<string, number> 
       'webhook, no credentials': await webhook({}),
       'webhook, wrong Basic password': await webhook({ authorization: basic('popbill', 'nope') }),
       'webhook, wrong API key': await webhook({ 'x-api-key': 'nope' }),
-      'Bull Board, no credentials': (await fetch(`${system.ingestUrl}/admin/queues`)).status,
+      'Bull Board, no credentials': (await fetch(`${system.ingestAdminUrl}/admin/queues`)).status,
       'Bull Board, wrong password': (
-        await fetch(`${system.ingestUrl}/admin/queues`, {
+        await fetch(`${system.ingestAdminUrl}/admin/queues`, {
           headers: { authorization: basic('ops', 'nope') },
         })
       ).status,
@@ -461,7 +461,7 @@ export async function access(): Promise<Row & { refused: Record<string, number> 
       tally.sent++;
     }
     await webhook({ 'x-api-key': SECRETS.apiKey, 'pb-webhook-mid': 'api-key-path' });
-    await fetch(`${system.ingestUrl}/admin/queues`, {
+    await fetch(`${system.ingestAdminUrl}/admin/queues`, {
       headers: { authorization: basic('ops', SECRETS.boardPassword) },
     });
     await fetch(adminUrl('/admin/dead-letters'), {
@@ -703,7 +703,7 @@ export async function startBeforeRedis(): Promise<StartupRow> {
       ingestReady: await status(`${system.ingestUrl}/health/ready`),
       workerReady: await status(`${workerUrl}/health/ready`),
       webhook: probeTally.answered503 === 1 ? 503 : probeTally.acked.size ? 200 : 0,
-      redisUp: await metric(`${system.ingestUrl}/metrics`, 'relay_redis_up'),
+      redisUp: await metric(`${system.ingestAdminUrl}/metrics`, 'relay_redis_up'),
     };
     const pids = [system.ingest.child.pid, system.workers[0].child.pid];
     await redis.restart();
@@ -788,7 +788,7 @@ export async function redisFull(): Promise<FullRow> {
     const whileFull = {
       readyStatus: ready.status,
       readyRedis: readyBody.redis ?? '',
-      fullMetric: await metric(`${system.ingestUrl}/metrics`, 'relay_redis_full'),
+      fullMetric: await metric(`${system.ingestAdminUrl}/metrics`, 'relay_redis_full'),
       logged: /Redis is full/.test(system.ingest.output()),
     };
     await system.startWorker();

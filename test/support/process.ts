@@ -45,7 +45,7 @@ export interface RunningApp {
 
 /**
  * Starts a built app exactly as `npm run start:<app>` does (node dist/apps/<app>/main.js),
- * then waits until its health endpoint answers 200.
+ * then waits until its health endpoint answers 200. Ingest gets a free ADMIN_PORT unless given.
  */
 export async function startApp(
   app: 'ingest' | 'worker' | 'jandi-sink',
@@ -53,9 +53,18 @@ export async function startApp(
   healthUrl: string,
   timeoutMs = 20_000,
 ): Promise<RunningApp> {
+  // Ingest's admin port has a fixed default: parallel tests would collide on it.
+  const adminPort =
+    app === 'ingest' && !env.ADMIN_PORT ? { ADMIN_PORT: String(await freePort()) } : {};
   const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', app, 'main.js')], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      ...adminPort,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

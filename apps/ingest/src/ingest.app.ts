@@ -6,6 +6,7 @@ import { LogController, type FastifyRequest } from 'fastify';
 import { pino } from 'pino';
 import secureJson from 'secure-json-parse';
 import { Logger } from 'nestjs-pino';
+import { AdminPlane } from './admin/admin-plane';
 import { mountBullBoard } from './admin/bull-board';
 import { configWarnings, IngestConfig } from './ingest.config';
 import { IngestModule } from './ingest.module';
@@ -75,6 +76,7 @@ export async function createIngestApp(config: IngestConfig): Promise<NestFastify
     loggerInstance: logger,
   });
   const fastify = adapter.getInstance();
+  const adminPlane = new AdminPlane(fastify);
   // Connections past the cap are closed as they arrive, before any byte is read.
   fastify.server.maxConnections = config.maxConnections;
   // Popbill sends JSON; a text/plain body is answered 415 instead of being parsed as a string.
@@ -135,5 +137,19 @@ export async function createIngestApp(config: IngestConfig): Promise<NestFastify
   document.paths[WEBHOOK_PATH] = { post: WEBHOOK_OPERATION };
   SwaggerModule.setup('docs', app, document);
   await mountBullBoard(app, config);
+  adminPlanes.set(app, adminPlane);
   return app;
+}
+
+const adminPlanes = new WeakMap<NestFastifyApplication, AdminPlane>();
+
+/** Opens the public port and the admin port; returns both base URLs. */
+export async function listenIngest(
+  app: NestFastifyApplication,
+  config: Pick<IngestConfig, 'port' | 'host' | 'adminPort' | 'adminHost'>,
+): Promise<{ url: string; adminUrl: string }> {
+  await app.listen(config.port, config.host);
+  const adminUrl = await adminPlanes.get(app)!.listen(config.adminPort, config.adminHost);
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return { url, adminUrl };
 }

@@ -9,6 +9,8 @@ describe('loadIngestConfig', () => {
       redis: { host: '127.0.0.1', port: 6379, db: 0 },
       queuePrefix: '{relay}',
       port: 3000,
+      adminHost: '127.0.0.1',
+      adminPort: 9101,
       ackFormat: 'text',
       bodyLimitBytes: 262144,
       dedupeWindowMs: 86_400_000,
@@ -29,6 +31,12 @@ describe('loadIngestConfig', () => {
       '10.0.0.0/8',
       '192.168.1.7',
     ]);
+  });
+
+  it('keeps the admin port apart from the public one', () => {
+    expect(() => loadIngestConfig({ PORT: '8080', ADMIN_PORT: '8080' })).toThrow(
+      'Invalid environment variable ADMIN_PORT',
+    );
   });
 
   it('refuses a headers timeout longer than the request timeout', () => {

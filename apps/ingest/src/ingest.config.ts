@@ -18,6 +18,10 @@ export interface IngestConfig {
   queuePrefix: string;
   host: string;
   port: number;
+  /** Private listener of /metrics, /docs, /admin/queues (and /health). */
+  adminHost: string;
+  /** 0: any free port (tests). */
+  adminPort: number;
   logLevel: string;
   ackFormat: AckFormat;
   bodyLimitBytes: number;
@@ -175,11 +179,19 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     );
   }
 
+  const port = integer(env, 'PORT', 3000, 1, 65535);
+  const adminPort = integer(env, 'ADMIN_PORT', 9101, 0, 65535);
+  if (adminPort === port) {
+    throw new ConfigError('ADMIN_PORT', `${adminPort} is PORT too: the admin port must differ`);
+  }
+
   return {
     ...redisSettings,
     queuePrefix,
     host: text(env, 'HOST', '0.0.0.0'),
-    port: integer(env, 'PORT', 3000, 1, 65535),
+    port,
+    adminHost: text(env, 'ADMIN_HOST', '127.0.0.1'),
+    adminPort,
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', [
       'fatal',
       'error',

@@ -1,6 +1,6 @@
 import { ConfigError, describeRedis, stopOnSignals } from '@app/contracts';
 import { Logger } from '@nestjs/common';
-import { createIngestApp } from './ingest.app';
+import { createIngestApp, listenIngest } from './ingest.app';
 import { loadIngestConfig } from './ingest.config';
 
 async function bootstrap(): Promise<void> {
@@ -26,10 +26,15 @@ async function bootstrap(): Promise<void> {
       ),
     logger: new Logger('Shutdown'),
   });
-  await app.listen(config.port, config.host);
+  const { adminUrl } = await listenIngest(app, config);
   new Logger('Ingest').log(
-    { port: config.port, redis: describeRedis(config), queuePrefix: config.queuePrefix },
-    `ingest listening on ${config.host}:${config.port}`,
+    {
+      port: config.port,
+      admin: adminUrl,
+      redis: describeRedis(config),
+      queuePrefix: config.queuePrefix,
+    },
+    `ingest listening on ${config.host}:${config.port}, admin on ${adminUrl}`,
   );
 }
 

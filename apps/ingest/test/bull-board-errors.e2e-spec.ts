@@ -19,7 +19,8 @@ describe('Bull Board answers', () => {
     await redis.stop();
   });
 
-  const board = (path: string) => fetch(`${ingest.url}/admin/queues${path}`, { headers: AUTH });
+  const board = (path: string) =>
+    fetch(`${ingest.adminUrl}/admin/queues${path}`, { headers: AUTH });
 
   it.each(['', '/api/queues'])('forbid framing and sniffing and carry a CSP (%s)', async (path) => {
     const response = await board(path);
@@ -30,7 +31,7 @@ describe('Bull Board answers', () => {
   });
 
   it('carries the same headers on the 401 challenge', async () => {
-    const response = await fetch(`${ingest.url}/admin/queues`);
+    const response = await fetch(`${ingest.adminUrl}/admin/queues`);
     expect(response.status).toBe(401);
     expect(response.headers.get('x-frame-options')).toBe('DENY');
   });

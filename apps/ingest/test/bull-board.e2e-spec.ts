@@ -42,7 +42,9 @@ describe('Bull Board at /admin/queues, in a real browser', () => {
     }
 
     const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
+    const adminPort = await freePort();
+    // The board lives on the admin port.
+    base = `http://127.0.0.1:${adminPort}`;
     ingest = await startApp(
       'ingest',
       {
@@ -50,6 +52,7 @@ describe('Bull Board at /admin/queues, in a real browser', () => {
         QUEUE_PREFIX: prefix,
         HOST: '127.0.0.1',
         PORT: String(port),
+        ADMIN_PORT: String(adminPort),
         LOG_LEVEL: 'warn',
         BULL_BOARD_USER: USER,
         BULL_BOARD_PASSWORD: PASSWORD,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { PopbillEventJob, RELAY_QUEUE } from '@app/contracts';
 import { Job, Queue } from 'bullmq';
-import { createIngestApp } from '../src/ingest.app';
+import { createIngestApp, listenIngest } from '../src/ingest.app';
 import { eventIdFor } from '../src/webhooks/event-id';
 import { loadIngestConfig } from '../src/ingest.config';
 import { POPBILL_FIXTURES } from '../../../test/support/fixtures';
@@ -26,6 +26,8 @@ export function loadFixtures(): Fixture[] {
 
 export interface IngestUnderTest {
   url: string;
+  /** The admin port: /metrics, /docs, /admin/queues. */
+  adminUrl: string;
   prefix: string;
   app: NestFastifyApplication;
   /** A separate Queue handle for inspecting what ingest stored. */
@@ -62,11 +64,16 @@ export async function startIngest(env: Record<string, string> = {}): Promise<Ing
     QUEUE_PREFIX: prefix,
   });
   const app = await createIngestApp(config);
-  await app.listen(0, '127.0.0.1');
-  const url = await app.getUrl();
+  const { url, adminUrl } = await listenIngest(app, {
+    port: 0,
+    host: '127.0.0.1',
+    adminPort: 0,
+    adminHost: '127.0.0.1',
+  });
   const queue = new Queue<PopbillEventJob>(RELAY_QUEUE, { connection: { url: redisUrl }, prefix });
   return {
-    url: url.replace('[::1]', '127.0.0.1'),
+    url,
+    adminUrl,
     prefix,
     app,
     queue,
@@ -79,7 +86,7 @@ export async function startIngest(env: Record<string, string> = {}): Promise<Ing
         ...init,
       }),
     async metric(series) {
-      const text = await (await fetch(`${url}/metrics`)).text();
+      const text = await (await fetch(`${adminUrl}/metrics`)).text();
       const line = text.split('\n').find((row) => row.startsWith(`${series} `));
       return line ? Number(line.slice(series.length + 1)) : 0;
     },

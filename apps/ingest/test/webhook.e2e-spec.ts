@@ -343,7 +343,7 @@ describe('POST /webhooks/popbill', () => {
     const ready = await fetch(`${ingest.url}/health/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ok', redis: 'up' });
-    const metrics = await (await fetch(`${ingest.url}/metrics`)).text();
+    const metrics = await (await fetch(`${ingest.adminUrl}/metrics`)).text();
     for (const name of [
       'popbill_webhooks_received_total',
       'popbill_webhooks_accepted_total',
@@ -354,7 +354,7 @@ describe('POST /webhooks/popbill', () => {
     ]) {
       expect(metrics).toContain(name);
     }
-    const docs = await fetch(`${ingest.url}/docs-json`);
+    const docs = await fetch(`${ingest.adminUrl}/docs-json`);
     expect(docs.status).toBe(200);
     expect(
       ((await docs.json()) as { paths: Record<string, { post?: unknown }> }).paths[

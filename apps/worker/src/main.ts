@@ -32,14 +32,14 @@ async function bootstrap(): Promise<void> {
     abandoned: () => app.get(JandiDeliveryProcessor).heldJobs(),
     logger: new NestLogger('Shutdown'),
   });
-  await app.listen(config.metricsPort, config.metricsHost);
+  await app.listen(config.adminPort, config.adminHost);
   logger.log(
     {
       destinations: Object.keys(config.destinations),
       rateLimits: config.rateLimits,
       concurrency: config.concurrency,
-      metricsHost: config.metricsHost,
-      metricsPort: config.metricsPort,
+      adminHost: config.adminHost,
+      adminPort: config.adminPort,
     },
     'worker started',
   );

@@ -29,16 +29,25 @@ describe('loadWorkerConfig: digests', () => {
   });
 });
 
-describe('loadWorkerConfig: METRICS_HOST', () => {
-  it('listens on every interface by default and on the address given', () => {
-    expect(loadWorkerConfig(BASE).metricsHost).toBe('0.0.0.0');
-    expect(loadWorkerConfig({ ...BASE, METRICS_HOST: '127.0.0.1' }).metricsHost).toBe('127.0.0.1');
-    expect(loadWorkerConfig({ ...BASE, METRICS_HOST: ' ' }).metricsHost).toBe('0.0.0.0');
+describe('loadWorkerConfig: ADMIN_HOST and ADMIN_PORT', () => {
+  it('listens on loopback by default and on the address given', () => {
+    expect(loadWorkerConfig(BASE)).toMatchObject({ adminHost: '127.0.0.1', adminPort: 9100 });
+    expect(loadWorkerConfig({ ...BASE, ADMIN_HOST: '0.0.0.0' }).adminHost).toBe('0.0.0.0');
+    expect(loadWorkerConfig({ ...BASE, ADMIN_HOST: ' ' }).adminHost).toBe('127.0.0.1');
+  });
+
+  it('still honours the former names METRICS_HOST and METRICS_PORT', () => {
+    expect(
+      loadWorkerConfig({ ...BASE, METRICS_HOST: '0.0.0.0', METRICS_PORT: '9200' }),
+    ).toMatchObject({ adminHost: '0.0.0.0', adminPort: 9200 });
+    expect(loadWorkerConfig({ ...BASE, METRICS_PORT: '9200', ADMIN_PORT: '9300' }).adminPort).toBe(
+      9300,
+    );
   });
 
   it('refuses a value that is not an address or host name', () => {
-    expect(() => loadWorkerConfig({ ...BASE, METRICS_HOST: 'http://x' })).toThrow(
-      'Invalid environment variable METRICS_HOST',
+    expect(() => loadWorkerConfig({ ...BASE, ADMIN_HOST: 'http://x' })).toThrow(
+      'Invalid environment variable ADMIN_HOST',
     );
   });
 });

@@ -35,9 +35,9 @@ export interface WorkerConfig {
   redisCluster: RedisClusterNode[] | null;
   queuePrefix: string;
   logLevel: string;
-  /** Listen address of /metrics, /health and /admin. */
-  metricsHost: string;
-  metricsPort: number;
+  /** Listen address of the worker's only port: /metrics, /health and /admin. */
+  adminHost: string;
+  adminPort: number;
   concurrency: number;
   shutdownGraceMs: number;
   lockDurationMs: number;
@@ -58,6 +58,8 @@ export interface WorkerConfig {
   adminToken: string | null;
   /** Folding many events into one message when a destination's backlog outgrows its quota. */
   digest: DigestSettings;
+  /** Notices to JANDI_WEBHOOK_URL_OPS (the destination "ops"). */
+  ops: { alertAfterMs: number; noticeIntervalMs: number };
 }
 
 const URL_PATTERN = /^https?:\/\/\S+$/;
@@ -71,6 +73,11 @@ class WorkerEnv {
   LOG_LEVEL?: string;
   @IsOptional()
   @Matches(/^[A-Za-z0-9.:[\]-]+$/, { message: 'must be an IP address or host name' })
+  ADMIN_HOST?: string;
+  @IsOptional() @IsInt() @Min(0) @Max(65535) ADMIN_PORT?: number;
+  /** Former names of ADMIN_HOST and ADMIN_PORT, still honoured. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9.:[\]-]+$/, { message: 'must be an IP address or host name' })
   METRICS_HOST?: string;
   @IsOptional() @IsInt() @Min(0) @Max(65535) METRICS_PORT?: number;
   @IsOptional() @IsInt() @Min(1) @Max(1000) WORKER_CONCURRENCY?: number;
@@ -81,6 +88,11 @@ class WorkerEnv {
   @IsOptional()
   @Matches(URL_PATTERN, { message: 'must be an http(s) URL' })
   JANDI_WEBHOOK_URL?: string;
+  @IsOptional()
+  @Matches(URL_PATTERN, { message: 'must be an http(s) URL' })
+  JANDI_WEBHOOK_URL_OPS?: string;
+  @IsOptional() @IsInt() @Min(0) OPS_ALERT_AFTER_MS?: number;
+  @IsOptional() @IsInt() @Min(1000) OPS_NOTICE_INTERVAL_MS?: number;
   @IsOptional() @IsString() JANDI_ROUTES_FILE?: string;
   @IsOptional() @IsString() JANDI_RATE_LIMITS?: string;
   @IsOptional() @IsInt() @Min(0) @Max(60_000) JANDI_RATE_SAFETY_MS?: number;
@@ -96,6 +108,7 @@ class WorkerEnv {
 }
 
 const NUMERIC_KEYS = new Set([
+  'ADMIN_PORT',
   'METRICS_PORT',
   'WORKER_CONCURRENCY',
   'SHUTDOWN_GRACE_MS',
@@ -110,6 +123,8 @@ const NUMERIC_KEYS = new Set([
   'RETRY_BACKOFF_JITTER',
   'DIGEST_LATENCY_TARGET_MS',
   'DIGEST_MAX_EVENTS',
+  'OPS_ALERT_AFTER_MS',
+  'OPS_NOTICE_INTERVAL_MS',
 ]);
 
 const ENV_KEYS = [
@@ -117,8 +132,10 @@ const ENV_KEYS = [
   'REDIS_URL',
   'QUEUE_PREFIX',
   'LOG_LEVEL',
+  'ADMIN_HOST',
   'METRICS_HOST',
   'JANDI_WEBHOOK_URL',
+  'JANDI_WEBHOOK_URL_OPS',
   'JANDI_ROUTES_FILE',
   'JANDI_RATE_LIMITS',
   'ADMIN_TOKEN',
@@ -207,8 +224,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   return {
     ...queue,
     logLevel: dto.LOG_LEVEL ?? 'info',
-    metricsHost: dto.METRICS_HOST ?? '0.0.0.0',
-    metricsPort: dto.METRICS_PORT ?? 9100,
+    adminHost: dto.ADMIN_HOST ?? dto.METRICS_HOST ?? '127.0.0.1',
+    adminPort: dto.ADMIN_PORT ?? dto.METRICS_PORT ?? 9100,
     concurrency: dto.WORKER_CONCURRENCY ?? 8,
     shutdownGraceMs: dto.SHUTDOWN_GRACE_MS ?? 20_000,
     lockDurationMs: dto.WORKER_LOCK_DURATION_MS ?? 30_000,
@@ -228,6 +245,10 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       enabled: (dto.DIGEST_ENABLED ?? 'true') === 'true',
       latencyTargetMs: dto.DIGEST_LATENCY_TARGET_MS ?? 60_000,
       maxEvents: dto.DIGEST_MAX_EVENTS ?? 50,
+    },
+    ops: {
+      alertAfterMs: dto.OPS_ALERT_AFTER_MS ?? 300_000,
+      noticeIntervalMs: dto.OPS_NOTICE_INTERVAL_MS ?? 3_600_000,
     },
   };
 }

@@ -56,7 +56,7 @@ export class WorkerHarness {
         WORKER_LOCK_DURATION_MS: '2000',
         WORKER_STALLED_INTERVAL_MS: '1000',
         SHUTDOWN_GRACE_MS: '3000',
-        METRICS_PORT: String(port),
+        ADMIN_PORT: String(port),
         LOG_LEVEL: 'warn',
         ...env,
       },

@@ -2,15 +2,18 @@ import { Injectable } from '@nestjs/common';
 import { MODELLED_WEBHOOK_TYPES } from '@app/contracts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export type RejectReason =
-  | 'unauthorized'
-  | 'forbidden_source'
-  | 'unsupported_media_type'
-  | 'invalid_json'
-  | 'forbidden_key'
-  | 'body_too_large'
-  | 'not_an_object'
-  | 'too_deep';
+export const REJECT_REASONS = [
+  'unauthorized',
+  'forbidden_source',
+  'unsupported_media_type',
+  'invalid_json',
+  'forbidden_key',
+  'body_too_large',
+  'not_an_object',
+  'too_deep',
+] as const;
+
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 const KNOWN_TYPES = new Set<string>(MODELLED_WEBHOOK_TYPES);
 
@@ -93,5 +96,10 @@ export class IngestMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Every series exists at 0 from startup, so increase() sees its first event.
+    for (const type of [...KNOWN_TYPES, 'other']) {
+      for (const counter of [this.accepted, this.duplicate, this.revived]) counter.inc({ type }, 0);
+    }
+    for (const reason of REJECT_REASONS) this.rejected.inc({ reason }, 0);
   }
 }

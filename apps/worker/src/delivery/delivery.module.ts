@@ -4,6 +4,7 @@ import { JandiDeliveryProcessor } from './jandi-delivery.processor';
 import { JandiDeliveryService } from './jandi-delivery.service';
 import { JandiDigestSender } from './jandi-digest.sender';
 import { JandiClient } from './jandi.client';
+import { OpsNotices } from './ops-notices';
 import { ShutdownSignal } from './shutdown.signal';
 
 @Module({
@@ -14,6 +15,7 @@ import { ShutdownSignal } from './shutdown.signal';
     JandiDigestSender,
     JandiClient,
     ShutdownSignal,
+    OpsNotices,
   ],
   exports: [JandiDeliveryProcessor],
 })

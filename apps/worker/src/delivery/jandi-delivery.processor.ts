@@ -22,6 +22,8 @@ import {
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { JandiDeliveryService } from './jandi-delivery.service';
+import { OpsNotices } from './ops-notices';
+import { DEFAULT_DESTINATION, routeEvent } from './routing';
 import { relayBackoffStrategy } from './relay-backoff';
 import { ShutdownSignal } from './shutdown.signal';
 
@@ -45,6 +47,7 @@ export class JandiDeliveryProcessor
     private readonly shutdown: ShutdownSignal,
     private readonly redisWatch: RedisWatch,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    private readonly opsNotices: OpsNotices,
   ) {
     super();
   }
@@ -110,6 +113,10 @@ export class JandiDeliveryProcessor
       },
       'job moved to the dead letters',
     );
+    const destination = isPopbillEventJob(job.data)
+      ? routeEvent(job.data, this.config.routes)
+      : DEFAULT_DESTINATION;
+    this.opsNotices.deadLettered(destination, error.message);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -16,6 +16,7 @@ import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { classifyJandiResponse } from './classify-jandi-response';
 import { JandiDigestSender } from './jandi-digest.sender';
 import { JandiClient, requestFate } from './jandi.client';
+import { OpsNotices } from './ops-notices';
 import { routeEvent } from './routing';
 import { ShutdownSignal } from './shutdown.signal';
 import { describeEvent, toJandiMessage } from './to-jandi-message';
@@ -52,6 +53,7 @@ export class JandiDeliveryService {
     private readonly shutdown: ShutdownSignal,
     private readonly pool: DigestPool,
     private readonly digests: JandiDigestSender,
+    private readonly opsNotices: OpsNotices,
   ) {}
 
   private markKey(kind: 'delivered' | 'sending', eventId: string): string {
@@ -166,6 +168,7 @@ export class JandiDeliveryService {
         if (Number.isFinite(lag))
           this.metrics.endToEndLag.observe({ destination }, Math.max(0, lag));
         this.metrics.deliveries.inc({ destination, outcome: 'delivered' });
+        this.opsNotices.delivered(destination);
         this.logger.log({ ...log, outcome: 'delivered' }, 'delivered to JANDI');
         return { kind: 'delivered' };
       }
@@ -182,6 +185,7 @@ export class JandiDeliveryService {
       }
       case 'rejected':
         this.metrics.deliveries.inc({ destination, outcome: 'rejected' });
+        this.opsNotices.failed(destination, verdict.reason);
         this.logger.warn(
           { ...log, outcome: 'rejected', reason: verdict.reason },
           'JANDI rejected the message',
@@ -189,6 +193,7 @@ export class JandiDeliveryService {
         return { kind: 'rejected', reason: `JANDI rejected: ${verdict.reason}` };
       case 'failed':
         this.metrics.deliveries.inc({ destination, outcome: 'failed' });
+        this.opsNotices.failed(destination, verdict.reason);
         this.logger.warn(
           { ...log, outcome: 'failed', reason: verdict.reason },
           'JANDI delivery failed; will retry',

@@ -1,7 +1,24 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type DeliveryOutcomeLabel =
   'delivered' | 'rate_limited' | 'rejected' | 'failed' | 'interrupted';
+
+const DELIVERY_OUTCOMES = [
+  'delivered',
+  'rate_limited',
+  'rejected',
+  'failed',
+  'expired',
+  'interrupted',
+];
+
+/** Dead-letter reasons known ahead: the failure message up to its first colon. */
+export const DEAD_LETTER_REASONS = [
+  'JANDI rejected',
+  'JANDI failed',
+  'malformed job',
+  'job stalled more than allowable limit',
+];
 
 /** Every worker metric, on the worker's own registry. Recorded at the one dispatch point. */
 export class WorkerMetrics {
@@ -113,4 +130,74 @@ export class WorkerMetrics {
     labelNames: ['destination'] as const,
     registers: [this.registry],
   });
+
+  readonly oldestWaitingAge = new Gauge({
+    name: 'relay_oldest_waiting_age_seconds',
+    help: 'Age of the oldest event not yet delivered nor being sent (waiting, prioritized, next delayed, digest pools)',
+    registers: [this.registry],
+  });
+
+  readonly latencyTarget = new Gauge({
+    name: 'relay_digest_latency_target_seconds',
+    help: 'DIGEST_LATENCY_TARGET_MS of this worker: how long an event may wait before it joins a digest',
+    registers: [this.registry],
+  });
+
+  readonly redisMemoryUsed = new Gauge({
+    name: 'relay_redis_memory_used_bytes',
+    help: "Redis's used_memory",
+    registers: [this.registry],
+  });
+
+  readonly redisMemoryMax = new Gauge({
+    name: 'relay_redis_memory_max_bytes',
+    help: "Redis's maxmemory (0: no limit set)",
+    registers: [this.registry],
+  });
+
+  readonly reporter = new Gauge({
+    name: 'relay_queue_metrics_reporter',
+    help: 'Whether this worker is the one exporting the queue-wide gauges (1) or not (0)',
+    registers: [this.registry],
+  });
+
+  readonly opsNotices = new Counter({
+    name: 'relay_ops_notices_total',
+    help: 'Notices to the operators (JANDI_WEBHOOK_URL_OPS), by kind and outcome (suppressed: one was sent this interval)',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Queue-wide gauges: one worker exports them, so sum() over workers does not multiply them. */
+  readonly queueWide: Gauge[] = [
+    this.jobs,
+    this.quotaHeadroom,
+    this.backlogAge,
+    this.pooledEvents,
+    this.oldestWaitingAge,
+    this.redisMemoryUsed,
+    this.redisMemoryMax,
+  ];
+
+  /** `destinations`: names whose series exist at 0 from startup, so increase() sees the first. */
+  constructor(destinations: readonly string[] = []) {
+    collectDefaultMetrics({ register: this.registry });
+    for (const destination of destinations) {
+      for (const outcome of DELIVERY_OUTCOMES) {
+        this.deliveries.inc({ destination, outcome }, 0);
+        this.digests.inc({ destination, outcome }, 0);
+      }
+      for (const histogram of [this.deliveryDuration, this.endToEndLag, this.quotaWait]) {
+        histogram.zero({ destination });
+      }
+      this.digestEvents.zero({ destination });
+    }
+    for (const reason of DEAD_LETTER_REASONS) this.deadLetters.inc({ reason }, 0);
+    for (const kind of ['skipped', 'possible']) this.duplicates.inc({ kind }, 0);
+    for (const kind of ['dead_letter', 'failing']) {
+      for (const outcome of ['sent', 'suppressed', 'failed', 'dropped']) {
+        this.opsNotices.inc({ kind, outcome }, 0);
+      }
+    }
+  }
 }

@@ -1,17 +1,17 @@
 import { freePort, startApp } from '../../../test/support/process';
 import { TEST_REDIS_URL, uniquePrefix } from '../../../test/support/redis';
 
-describe('METRICS_HOST (e2e)', () => {
+describe('ADMIN_HOST (e2e)', () => {
   it('serves /health, /metrics and /admin only on the address it is given', async () => {
     const port = await freePort();
     const worker = await startApp(
       'worker',
       {
         REDIS_URL: TEST_REDIS_URL,
-        QUEUE_PREFIX: uniquePrefix('metrics-host'),
+        QUEUE_PREFIX: uniquePrefix('admin-host'),
         JANDI_WEBHOOK_URL: 'http://127.0.0.1:9/connect-api/webhook/1/unused',
-        METRICS_HOST: '127.0.0.2',
-        METRICS_PORT: String(port),
+        ADMIN_HOST: '127.0.0.2',
+        ADMIN_PORT: String(port),
         LOG_LEVEL: 'warn',
       },
       `http://127.0.0.2:${port}/health/live`,

@@ -44,8 +44,9 @@ export interface RunningApp {
 }
 
 /**
- * Starts a built app exactly as `npm run start:<app>` does (node dist/apps/<app>/main.js),
- * then waits until its health endpoint answers 200.
+ * Starts a built app as `npm run start:<app>` does (node --enable-source-maps
+ * dist/apps/<app>/main.js), without reading a developer's .env, then waits until its health
+ * endpoint answers 200.
  */
 export async function startApp(
   app: 'ingest' | 'worker' | 'jandi-sink',
@@ -53,7 +54,8 @@ export async function startApp(
   healthUrl: string,
   timeoutMs = 20_000,
 ): Promise<RunningApp> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', app, 'main.js')], {
+  const main = join(REPO_ROOT, 'dist', 'apps', app, 'main.js');
+  const child = spawn(process.execPath, ['--enable-source-maps', main], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -58,6 +58,8 @@ export interface WorkerConfig {
   adminToken: string | null;
   /** Folding many events into one message when a destination's backlog outgrows its quota. */
   digest: DigestSettings;
+  /** Dead letters older than this, or past this many (oldest first), are removed. */
+  deadLetters: { retentionDays: number; max: number };
 }
 
 const URL_PATTERN = /^https?:\/\/\S+$/;
@@ -93,6 +95,8 @@ class WorkerEnv {
   @IsOptional() @IsIn(['true', 'false']) DIGEST_ENABLED?: string;
   @IsOptional() @IsInt() @Min(0) DIGEST_LATENCY_TARGET_MS?: number;
   @IsOptional() @IsInt() @Min(2) @Max(500) DIGEST_MAX_EVENTS?: number;
+  @IsOptional() @IsInt() @Min(1) DEAD_LETTER_RETENTION_DAYS?: number;
+  @IsOptional() @IsInt() @Min(1) DEAD_LETTER_MAX?: number;
 }
 
 const NUMERIC_KEYS = new Set([
@@ -110,6 +114,8 @@ const NUMERIC_KEYS = new Set([
   'RETRY_BACKOFF_JITTER',
   'DIGEST_LATENCY_TARGET_MS',
   'DIGEST_MAX_EVENTS',
+  'DEAD_LETTER_RETENTION_DAYS',
+  'DEAD_LETTER_MAX',
 ]);
 
 const ENV_KEYS = [
@@ -228,6 +234,10 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       enabled: (dto.DIGEST_ENABLED ?? 'true') === 'true',
       latencyTargetMs: dto.DIGEST_LATENCY_TARGET_MS ?? 60_000,
       maxEvents: dto.DIGEST_MAX_EVENTS ?? 50,
+    },
+    deadLetters: {
+      retentionDays: dto.DEAD_LETTER_RETENTION_DAYS ?? 30,
+      max: dto.DEAD_LETTER_MAX ?? 10_000,
     },
   };
 }

@@ -11,6 +11,7 @@ import {
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { attemptLine, type SendReport } from './attempt-log';
+import { DeadLetterPruner } from './dead-letter-pruner';
 import { JandiDeliveryService } from './jandi-delivery.service';
 import { relayBackoffStrategy } from './relay-backoff';
 import { ShutdownSignal } from './shutdown.signal';
@@ -35,6 +36,7 @@ export class JandiDeliveryProcessor extends WorkerHost implements BeforeApplicat
     private readonly delivery: JandiDeliveryService,
     private readonly metrics: WorkerMetrics,
     private readonly shutdown: ShutdownSignal,
+    private readonly pruner: DeadLetterPruner,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {
     super();
@@ -99,6 +101,7 @@ export class JandiDeliveryProcessor extends WorkerHost implements BeforeApplicat
       },
       'job moved to the dead letters',
     );
+    this.pruner.nudge();
   }
 
   async beforeApplicationShutdown(): Promise<void> {

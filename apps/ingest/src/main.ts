@@ -1,5 +1,6 @@
-import { redactRedisUrl } from '@app/contracts';
 import { Logger } from '@nestjs/common';
+import { redactConfig } from '@app/contracts';
+import { version } from '../../../package.json';
 import { createIngestApp } from './ingest.app';
 import { ConfigError } from '@app/contracts';
 import { loadIngestConfig } from './ingest.config';
@@ -15,9 +16,9 @@ async function bootstrap(): Promise<void> {
   }
   const app = await createIngestApp(config);
   await app.listen(config.port, config.host);
-  new Logger('Ingest').log(
-    { port: config.port, redis: redactRedisUrl(config.redisUrl), queuePrefix: config.queuePrefix },
-    `ingest listening on ${config.host}:${config.port}`,
+  new Logger('ingest').log(
+    { outcome: 'started', version, config: redactConfig(config) },
+    `ingest ${version} listening on ${config.host}:${config.port}`,
   );
 }
 

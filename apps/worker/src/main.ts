@@ -1,7 +1,9 @@
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { ConfigError } from '@app/contracts';
+import { ConfigError, redactConfig } from '@app/contracts';
+import { version } from '../../../package.json';
 import { loadWorkerConfig } from './worker.config';
 import { WorkerModule } from './worker.module';
 
@@ -24,15 +26,9 @@ async function bootstrap(): Promise<void> {
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   await app.listen(config.metricsPort, config.metricsHost);
-  app.get(Logger).log(
-    {
-      destinations: Object.keys(config.destinations),
-      rateLimits: config.rateLimits,
-      concurrency: config.concurrency,
-      metricsHost: config.metricsHost,
-      metricsPort: config.metricsPort,
-    },
-    'worker started',
+  new NestLogger('worker').log(
+    { outcome: 'started', version, config: redactConfig(config) },
+    `worker ${version} started`,
   );
 }
 

@@ -3,3 +3,4 @@ export * from './popbill-event.job';
 export * from './redis-connection';
 export * from './config-error';
 export * from './event-job-name';
+export * from './log-format';

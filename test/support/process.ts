@@ -44,8 +44,9 @@ export interface RunningApp {
 }
 
 /**
- * Starts a built app exactly as `npm run start:<app>` does (node dist/apps/<app>/main.js),
- * then waits until its health endpoint answers 200. Ingest gets a free ADMIN_PORT unless given.
+ * Starts a built app as `npm run start:<app>` does (node --enable-source-maps
+ * dist/apps/<app>/main.js), without reading a developer's .env, then waits until its health
+ * endpoint answers 200. Ingest gets a free ADMIN_PORT unless given.
  */
 export async function startApp(
   app: 'ingest' | 'worker' | 'jandi-sink',
@@ -56,7 +57,8 @@ export async function startApp(
   // Ingest's admin port has a fixed default: parallel tests would collide on it.
   const adminPort =
     app === 'ingest' && !env.ADMIN_PORT ? { ADMIN_PORT: String(await freePort()) } : {};
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', app, 'main.js')], {
+  const main = join(REPO_ROOT, 'dist', 'apps', app, 'main.js');
+  const child = spawn(process.execPath, ['--enable-source-maps', main], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '',

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController, type FastifyRequest } from 'fastify';
+import { logFormat } from '@app/contracts';
 import { pino } from 'pino';
 import secureJson from 'secure-json-parse';
 import { Logger } from 'nestjs-pino';
@@ -40,6 +41,7 @@ export async function createIngestApp(config: IngestConfig): Promise<NestFastify
   const logger = pino(
     {
       level: config.logLevel,
+      ...logFormat('ingest'),
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: {
         req: (req: FastifyRequest) => ({

@@ -17,6 +17,7 @@ import { INGEST_CONFIG, INGEST_REDIS, IngestConfig } from './ingest.config';
 import { IngestMetrics } from './metrics/ingest.metrics';
 import { MetricsModule } from './metrics/metrics.module';
 import type { Logger as PinoLogger } from 'pino';
+import { ShutdownLog } from './shutdown.log';
 import { PopbillAuth } from './webhooks/popbill-auth';
 import { PopbillEventProducer } from './webhooks/popbill-event.producer';
 import { PopbillWebhookRoute } from './webhooks/popbill-webhook.route';
@@ -123,7 +124,12 @@ export class IngestModule {
         BullModule.registerQueue({ name: RELAY_QUEUE }),
       ],
       controllers: [HealthController],
-      providers: [PopbillEventProducer, PopbillAuth, PopbillWebhookRoute],
+      providers: [
+        PopbillEventProducer,
+        PopbillAuth,
+        PopbillWebhookRoute,
+        { provide: ShutdownLog, useValue: new ShutdownLog(logger) },
+      ],
     };
   }
 }

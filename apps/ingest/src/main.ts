@@ -1,5 +1,6 @@
-import { ConfigError, describeRedis, stopOnSignals } from '@app/contracts';
 import { Logger } from '@nestjs/common';
+import { ConfigError, redactConfig, stopOnSignals } from '@app/contracts';
+import { version } from '../../../package.json';
 import { createIngestApp, listenIngest } from './ingest.app';
 import { loadIngestConfig } from './ingest.config';
 
@@ -14,9 +15,11 @@ async function bootstrap(): Promise<void> {
   }
   const app = await createIngestApp(config);
   const server = app.getHttpServer();
+  // Nest's close(signal) hands the signal to shutdown hooks; its interface omits the argument.
+  const closeWith = app.close.bind(app) as (signal: string) => Promise<void>;
   stopOnSignals({
     graceMs: config.shutdownGraceMs,
-    close: () => app.close(),
+    close: (signal) => closeWith(signal),
     // Idle connections are closed first, so the ones left hold unanswered webhooks.
     abandoned: () =>
       new Promise<string[]>((resolve) =>
@@ -27,14 +30,9 @@ async function bootstrap(): Promise<void> {
     logger: new Logger('Shutdown'),
   });
   const { adminUrl } = await listenIngest(app, config);
-  new Logger('Ingest').log(
-    {
-      port: config.port,
-      admin: adminUrl,
-      redis: describeRedis(config),
-      queuePrefix: config.queuePrefix,
-    },
-    `ingest listening on ${config.host}:${config.port}, admin on ${adminUrl}`,
+  new Logger('ingest').log(
+    { outcome: 'started', version, admin: adminUrl, config: redactConfig(config) },
+    `ingest ${version} listening on ${config.host}:${config.port}, admin on ${adminUrl}`,
   );
 }
 

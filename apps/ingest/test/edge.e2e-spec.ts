@@ -213,7 +213,7 @@ describe('startup warnings (built app)', () => {
       ingest
         .output()
         .split('\n')
-        .filter((line) => line.includes('"level":40'))
+        .filter((line) => line.includes('"level":"warn"'))
         .join('\n');
     try {
       // Log lines are written in batches: wait for the batch that holds them.

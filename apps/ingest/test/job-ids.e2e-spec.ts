@@ -105,3 +105,26 @@ describe('/health/ready when enqueueing fails', () => {
     expect((await fetch(`${ingest.url}/health/ready`)).status).toBe(200);
   });
 });
+
+describe('job names', () => {
+  let ingest: IngestUnderTest;
+  beforeAll(async () => {
+    ingest = await startIngest();
+  });
+  afterAll(() => ingest.close());
+
+  it('say what the event is, with what the sender chose cleaned and clipped', async () => {
+    expect((await ingest.post(issue.body, withMid('named-1'))).status).toBe(200);
+    expect((await ingest.jobOf('named-1'))?.name).toBe(
+      `TAXINVOICE.STATE/Issue ${String(issue.body.itemKey)}`,
+    );
+    // A type ingest does not model is stored whatever its fields hold.
+    const unmodelled = loadFixtures().find((f) => f.name === 'unknown-type.json')!;
+    const hostile = { ...unmodelled.body, itemKey: `\u202e${'k'.repeat(5000)}\n` };
+    const headers = { ...unmodelled.headers, 'Pb-Webhook-MID': 'named-2' };
+    expect((await ingest.post(hostile, headers)).status).toBe(200);
+    const name = (await ingest.jobOf('named-2'))?.name ?? '';
+    expect(name.length).toBeLessThanOrEqual(120);
+    expect(name).toMatch(/^HT\.TAXINVOICEXML\/HTTaxinvoice k+…$/);
+  });
+});

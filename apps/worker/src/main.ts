@@ -2,7 +2,8 @@ import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { ConfigError, stopOnSignals } from '@app/contracts';
+import { ConfigError, redactConfig, stopOnSignals } from '@app/contracts';
+import { version } from '../../../package.json';
 import { JandiDeliveryProcessor } from './delivery/jandi-delivery.processor';
 import { loadWorkerConfig } from './worker.config';
 import { WorkerModule } from './worker.module';
@@ -25,23 +26,19 @@ async function bootstrap(): Promise<void> {
   );
   const logger = app.get(Logger);
   app.useLogger(logger);
+  // Nest's close(signal) hands the signal to shutdown hooks; its interface omits the argument.
+  const closeWith = app.close.bind(app) as (signal: string) => Promise<void>;
   // Armed before listening: a SIGTERM while Redis is still awaited is bounded too.
   stopOnSignals({
     graceMs: config.shutdownGraceMs,
-    close: () => app.close(),
+    close: (signal) => closeWith(signal),
     abandoned: () => app.get(JandiDeliveryProcessor).heldJobs(),
     logger: new NestLogger('Shutdown'),
   });
   await app.listen(config.adminPort, config.adminHost);
-  logger.log(
-    {
-      destinations: Object.keys(config.destinations),
-      rateLimits: config.rateLimits,
-      concurrency: config.concurrency,
-      adminHost: config.adminHost,
-      adminPort: config.adminPort,
-    },
-    'worker started',
+  new NestLogger('worker').log(
+    { outcome: 'started', version, config: redactConfig(config) },
+    `worker ${version} started, admin on ${config.adminHost}:${config.adminPort}`,
   );
 }
 

@@ -60,6 +60,8 @@ export interface WorkerConfig {
   digest: DigestSettings;
   /** Notices to JANDI_WEBHOOK_URL_OPS (the destination "ops"). */
   ops: { alertAfterMs: number; noticeIntervalMs: number };
+  /** Dead letters older than this, or past this many (oldest first), are removed. */
+  deadLetters: { retentionDays: number; max: number };
 }
 
 const URL_PATTERN = /^https?:\/\/\S+$/;
@@ -105,6 +107,8 @@ class WorkerEnv {
   @IsOptional() @IsIn(['true', 'false']) DIGEST_ENABLED?: string;
   @IsOptional() @IsInt() @Min(0) DIGEST_LATENCY_TARGET_MS?: number;
   @IsOptional() @IsInt() @Min(2) @Max(500) DIGEST_MAX_EVENTS?: number;
+  @IsOptional() @IsInt() @Min(1) DEAD_LETTER_RETENTION_DAYS?: number;
+  @IsOptional() @IsInt() @Min(1) DEAD_LETTER_MAX?: number;
 }
 
 const NUMERIC_KEYS = new Set([
@@ -125,6 +129,8 @@ const NUMERIC_KEYS = new Set([
   'DIGEST_MAX_EVENTS',
   'OPS_ALERT_AFTER_MS',
   'OPS_NOTICE_INTERVAL_MS',
+  'DEAD_LETTER_RETENTION_DAYS',
+  'DEAD_LETTER_MAX',
 ]);
 
 const ENV_KEYS = [
@@ -249,6 +255,10 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     ops: {
       alertAfterMs: dto.OPS_ALERT_AFTER_MS ?? 300_000,
       noticeIntervalMs: dto.OPS_NOTICE_INTERVAL_MS ?? 3_600_000,
+    },
+    deadLetters: {
+      retentionDays: dto.DEAD_LETTER_RETENTION_DAYS ?? 30,
+      max: dto.DEAD_LETTER_MAX ?? 10_000,
     },
   };
 }

@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { RELAY_QUEUE } from '@app/contracts';
+import { logFormat, RELAY_QUEUE } from '@app/contracts';
 import type { ConnectionOptions } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
@@ -10,6 +10,7 @@ import { configureDeliveryWorker } from './delivery/jandi-delivery.processor';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { ShutdownLog } from './shutdown.log';
 import { bullConnection, WORKER_CONFIG, type WorkerConfig } from './worker.config';
 
 @Global()
@@ -43,12 +44,13 @@ export class WorkerModule implements OnApplicationShutdown {
     configureDeliveryWorker(config, connection);
     return {
       module: WorkerModule,
-      providers: [{ provide: BULL_CONNECTION, useValue: connection }],
+      providers: [{ provide: BULL_CONNECTION, useValue: connection }, ShutdownLog],
       imports: [
         WorkerConfigModule.forRoot(config),
         LoggerModule.forRoot({
           pinoHttp: {
             level: config.logLevel,
+            ...logFormat('worker'),
             autoLogging: false,
             redact: ['req.headers.authorization'],
           },

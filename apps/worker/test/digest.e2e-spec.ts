@@ -88,6 +88,18 @@ describe('month-end burst folded into digests (e2e)', () => {
     );
     expect(await metric(/^relay_digest_pool_events\{/)).toBe(0);
     expect(await metric(/^relay_backlog_age_seconds\{/)).toBe(0);
+    // Each event's own log tells how it reached JANDI; most went in a digest.
+    const lastLines = await Promise.all(
+      (await harness.queue.getJobs(['completed'])).map(
+        async (job) => (await harness.queue.getJobLogs(job.id!)).logs.at(-1) ?? '',
+      ),
+    );
+    const inDigest = lastLines.filter((line) =>
+      /^digest \S+ of \d+ events → default: HTTP 2\d\d in \d+ ms → delivered in this digest$/.test(
+        line,
+      ),
+    );
+    expect(inDigest.length).toBeGreaterThan(300);
   }, 60_000);
 
   it('retries a digest that got a 5xx without losing or repeating an event', async () => {

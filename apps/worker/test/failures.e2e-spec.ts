@@ -76,6 +76,14 @@ describe('worker responses, retries and dead letters (e2e)', () => {
     expect(metrics).toMatch(/relay_dead_letters_total\{reason="JANDI rejected"\} 1/);
     expect(metrics).toMatch(/relay_jobs\{state="failed"\} 1/);
 
+    const auth = { headers: { Authorization: 'Bearer e2e-admin' } };
+    for (const query of ['', '?all=true', '?reason=40000', '?all=false&reason=40000']) {
+      const listed = await fetch(`${admin}${query}`, auth);
+      expect({ query, status: listed.status }).toEqual({ query, status: 200 });
+      expect(((await listed.json()) as { id: string }[]).map((l) => l.id)).toEqual([id]);
+    }
+    expect((await fetch(`${admin}?all=maybe`, auth)).status).toBe(400);
+
     harness.standin.setMode(DEFAULT_PATH, 'ok');
     const replay = await fetch(`${admin}/replay`, {
       method: 'POST',

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  DELIVER_EVENT_JOB,
+  eventJobName,
   RELAY_JOB_OPTIONS,
   RELAY_QUEUE,
   type PopbillEventJobV1,
@@ -77,7 +77,7 @@ export class WorkerHarness {
       const eventId = `${label}-${i}`;
       const data: PopbillEventJobV1 = fixtureJob(fixture, { eventId, requestId: `req-${eventId}` });
       return {
-        name: DELIVER_EVENT_JOB,
+        name: eventJobName(data),
         data,
         opts: { ...RELAY_JOB_OPTIONS, ...opts, jobId: eventId },
       };

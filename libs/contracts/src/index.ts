@@ -5,3 +5,5 @@ export * from './config-error';
 export * from './redis-watch';
 export * from './shutdown';
 export * from './popbill-event.dto';
+export * from './event-job-name';
+export * from './log-format';

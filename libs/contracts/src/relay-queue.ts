@@ -3,7 +3,10 @@ import type { DefaultJobOptions } from 'bullmq';
 /** Never rename: jobs already queued under the old name would be stranded. */
 export const RELAY_QUEUE = 'popbill-events';
 
-/** The one job name on RELAY_QUEUE: deliver one Popbill event to JANDI. */
+/**
+ * The name every job had before names described their event (eventJobName). Jobs queued then
+ * still carry it; the worker trusts a job's data (isPopbillEventJob), never its name.
+ */
 export const DELIVER_EVENT_JOB = 'deliver-event';
 
 /**

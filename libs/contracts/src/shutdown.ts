@@ -10,8 +10,8 @@ export interface ShutdownLogger {
 export interface ShutdownPlan {
   /** Time in-flight work gets to finish; the process exits at most SHUTDOWN_MARGIN_MS later. */
   graceMs: number;
-  /** The orderly shutdown (Nest's app.close()). */
-  close(): Promise<void>;
+  /** The orderly shutdown (Nest's app.close(signal): its hooks log the app's last line). */
+  close(signal: NodeJS.Signals): Promise<void>;
   /** Work that would be lost by exiting now; an empty list means none. */
   abandoned(): Promise<string[]> | string[];
   logger: ShutdownLogger;
@@ -59,12 +59,11 @@ export function stopOnSignals(plan: ShutdownPlan): (signal: NodeJS.Signals) => P
       () => void exitAbandoning(`shutdown not finished within ${boundMs} ms`),
       boundMs,
     );
-    stopping = plan.close().then(
+    stopping = plan.close(signal).then(
       () => {
         clearTimeout(hardStop);
         if (exited) return;
         exited = true;
-        plan.logger.log({ signal }, 'shut down');
         exit(0);
       },
       async (error: unknown) => {

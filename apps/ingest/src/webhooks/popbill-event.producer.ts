@@ -2,7 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   DEAD_LETTER_STATE,
-  DELIVER_EVENT_JOB,
+  eventJobName,
   PopbillEventJob,
   RELAY_JOB_OPTIONS,
   RedisWatch,
@@ -66,7 +66,7 @@ export class PopbillEventProducer {
     const id = job.eventId;
     // Sent ahead of the add in the same write (auto-pipelining), so it sees what was there before.
     const probe = this.redis.exists(this.queue.toKey(id), this.queue.toKey(`de:${id}`));
-    const add = this.queue.add(DELIVER_EVENT_JOB, job, {
+    const add = this.queue.add(eventJobName(job), job, {
       ...RELAY_JOB_OPTIONS,
       jobId: id,
       deduplication: { id, ttl: this.config.dedupeWindowMs },

@@ -14,6 +14,7 @@ import {
 } from '@nestjs/common';
 import { RELAY_QUEUE } from '@app/contracts';
 import type { Queue } from 'bullmq';
+import { Transform } from 'class-transformer';
 import { IsBoolean, IsISO8601, IsOptional, IsString } from 'class-validator';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { checkReplayFilter, DeadLetters, type DeadLetter } from './dead-letters';
@@ -24,6 +25,14 @@ export class ReplayRequestDto {
   @IsOptional() @IsISO8601() since?: string;
   @IsOptional() @IsISO8601() until?: string;
   @IsOptional() @IsString() id?: string;
+}
+
+/** The same filter from a query string, where `all` arrives as the text "true" or "false". */
+export class ListQueryDto extends ReplayRequestDto {
+  @Transform(({ value }) => ({ true: true, false: false })[value as string] ?? value)
+  @IsOptional()
+  @IsBoolean()
+  declare all?: boolean;
 }
 
 @Controller('admin/dead-letters')
@@ -38,7 +47,7 @@ export class AdminController {
   }
 
   @Get()
-  list(@Query() filter: ReplayRequestDto): Promise<DeadLetter[]> {
+  list(@Query() filter: ListQueryDto): Promise<DeadLetter[]> {
     return this.deadLetters.list({ all: true, ...filter });
   }
 

@@ -81,12 +81,22 @@ export class DeadLetters {
   /** Replays the matching dead letters; returns the ids put back in the queue. */
   async replay(filter: ReplayFilter): Promise<string[]> {
     checkReplayFilter(filter);
+    return this.replayLetters(await this.list(filter));
+  }
+
+  /** Replays these dead letters, telling `onProgress` after each; returns the ids put back. */
+  async replayLetters(
+    letters: DeadLetter[],
+    onProgress: (done: number) => void = () => undefined,
+  ): Promise<string[]> {
     const replayed: string[] = [];
-    for (const letter of await this.list(filter)) {
+    for (const [index, letter] of letters.entries()) {
       const job = await this.queue.getJob(letter.id);
-      if (!job) continue;
-      await job.retry(DEAD_LETTER_STATE, { resetAttemptsMade: true, resetAttemptsStarted: true });
-      replayed.push(letter.id);
+      if (job) {
+        await job.retry(DEAD_LETTER_STATE, { resetAttemptsMade: true, resetAttemptsStarted: true });
+        replayed.push(letter.id);
+      }
+      onProgress(index + 1);
     }
     return replayed;
   }

@@ -1,4 +1,4 @@
-import { classifyJandiResponse, parseRetryAfter } from './classify-jandi-response';
+import { classifyJandiResponse, jandiAnswer, parseRetryAfter } from './classify-jandi-response';
 
 const http = (status: number, body = '', retryAfter: string | null = null) =>
   ({ kind: 'http', status, body, retryAfter }) as const;
@@ -37,7 +37,7 @@ describe('classifyJandiResponse', () => {
   it('treats code 40000 and other 4xx as permanent rejections', () => {
     expect(classifyJandiResponse(http(400, '{"code":40000,"msg":"invalid"}'))).toEqual({
       outcome: 'rejected',
-      reason: 'HTTP 400 code 40000',
+      reason: 'HTTP 400 code 40000 "invalid"',
     });
     expect(classifyJandiResponse(http(413, 'too large'))).toEqual({
       outcome: 'rejected',
@@ -62,6 +62,27 @@ describe('classifyJandiResponse', () => {
       outcome: 'failed',
       reason: 'network: ECONNREFUSED',
     });
+  });
+});
+
+describe('jandiAnswer', () => {
+  it("reads JANDI's code and message, cleaned and clipped", () => {
+    expect(jandiAnswer('{"code":40000,"msg":"invalid webhook token"}')).toEqual({
+      code: 40000,
+      message: 'invalid webhook token',
+    });
+    expect(jandiAnswer('{"code":"42900","message":"Too many"}')).toEqual({
+      code: 42900,
+      message: 'Too many',
+    });
+    expect(jandiAnswer('{"msg":"a\\u0000b\\n\\u202ec"}')).toEqual({ code: null, message: 'a b c' });
+    expect(jandiAnswer(JSON.stringify({ msg: 'x'.repeat(5000) })).message).toHaveLength(200);
+  });
+
+  it('gives nothing for bodies that are not JANDI JSON', () => {
+    expect(jandiAnswer('<html>')).toEqual({ code: null, message: null });
+    expect(jandiAnswer('null')).toEqual({ code: null, message: null });
+    expect(jandiAnswer('{"msg":{"nested":1}}')).toEqual({ code: null, message: null });
   });
 });
 

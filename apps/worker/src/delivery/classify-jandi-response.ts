@@ -20,14 +20,30 @@ export type JandiVerdict =
   /** JANDI or the network is unwell: retry with backoff. */
   | { outcome: 'failed'; reason: string };
 
-function jandiCode(body: string): number | null {
+/** Longest JANDI message kept: enough to read, bounded whatever JANDI sends. */
+const MESSAGE_CHARS = 200;
+
+/** JANDI's `code` and `msg` from an answer body, the message on one clean line. */
+export function jandiAnswer(body: string): { code: number | null; message: string | null } {
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(body) as { code?: unknown };
-    const code = Number(parsed?.code);
-    return Number.isInteger(code) ? code : null;
+    parsed = JSON.parse(body);
   } catch {
-    return null;
+    return { code: null, message: null };
   }
+  if (typeof parsed !== 'object' || parsed === null) return { code: null, message: null };
+  const { code: rawCode, msg, message } = parsed as Record<string, unknown>;
+  const code = Number(rawCode);
+  const text = typeof msg === 'string' ? msg : typeof message === 'string' ? message : null;
+  const clean = text
+    ?.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, MESSAGE_CHARS);
+  return {
+    code: rawCode !== null && rawCode !== '' && Number.isInteger(code) ? code : null,
+    message: clean || null,
+  };
 }
 
 /** Retry-After as seconds or an HTTP date, relative to `now`. */
@@ -47,8 +63,9 @@ export function classifyJandiResponse(
   if (response.kind === 'network')
     return { outcome: 'failed', reason: `network: ${response.message}` };
   const { status } = response;
-  const code = jandiCode(response.body);
-  const detail = `HTTP ${status}${code !== null ? ` code ${code}` : ''}`;
+  const { code, message } = jandiAnswer(response.body);
+  // JANDI's own words stay in the reason, so a dead letter says why without a log search.
+  const detail = `HTTP ${status}${code !== null ? ` code ${code}` : ''}${message ? ` "${message}"` : ''}`;
   // JANDI may answer 200 with an error code in the body: that message was not posted.
   const jandiError = code === 40000 || code === 42900;
   if (status >= 200 && status < 300 && !jandiError) return { outcome: 'delivered' };

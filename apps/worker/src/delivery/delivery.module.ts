@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DigestModule } from '../digest/digest.module';
+import { DeadLetterPruner } from './dead-letter-pruner';
 import { JandiDeliveryProcessor } from './jandi-delivery.processor';
 import { JandiDeliveryService } from './jandi-delivery.service';
 import { JandiDigestSender } from './jandi-digest.sender';
@@ -10,6 +11,7 @@ import { ShutdownSignal } from './shutdown.signal';
 @Module({
   imports: [DigestModule],
   providers: [
+    DeadLetterPruner,
     JandiDeliveryProcessor,
     JandiDeliveryService,
     JandiDigestSender,

@@ -5,13 +5,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import {
-  DELIVER_EVENT_JOB,
-  isPopbillEventJob,
-  RedisWatch,
-  RELAY_QUEUE,
-  type PopbillEventJob,
-} from '@app/contracts';
+import { isPopbillEventJob, RedisWatch, RELAY_QUEUE, type PopbillEventJob } from '@app/contracts';
 import {
   DelayedError,
   UnrecoverableError,
@@ -21,11 +15,24 @@ import {
 } from 'bullmq';
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { attemptLine, type SendReport } from './attempt-log';
+import { DeadLetterPruner } from './dead-letter-pruner';
 import { JandiDeliveryService } from './jandi-delivery.service';
 import { OpsNotices } from './ops-notices';
 import { DEFAULT_DESTINATION, routeEvent } from './routing';
 import { relayBackoffStrategy } from './relay-backoff';
 import { ShutdownSignal } from './shutdown.signal';
+
+/** A retryable failure; its send is logged once BullMQ has decided when the retry runs. */
+class AttemptFailed extends Error {
+  constructor(
+    reason: string,
+    readonly attempt: number,
+    readonly sent: SendReport,
+  ) {
+    super(reason);
+  }
+}
 
 /** Worker options depend on validated config, known only at boot; see configureDeliveryWorker. */
 @Processor(RELAY_QUEUE)
@@ -46,6 +53,7 @@ export class JandiDeliveryProcessor
     private readonly metrics: WorkerMetrics,
     private readonly shutdown: ShutdownSignal,
     private readonly redisWatch: RedisWatch,
+    private readonly pruner: DeadLetterPruner,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     private readonly opsNotices: OpsNotices,
   ) {
@@ -63,14 +71,16 @@ export class JandiDeliveryProcessor
 
   async process(job: Job<PopbillEventJob>, token?: string): Promise<void> {
     if (job.id) this.held.add(job.id);
-    if (job.name !== DELIVER_EVENT_JOB || !isPopbillEventJob(job.data)) {
-      throw new UnrecoverableError(`malformed job: ${job.name} is not a PopbillEventJobV1`);
+    // Names describe the event (and were one fixed name before): only the data is the contract.
+    if (!isPopbillEventJob(job.data)) {
+      throw new UnrecoverableError(`malformed job: ${job.id} is not a PopbillEventJobV1`);
     }
+    const attempt = job.attemptsMade + 1;
     let outcome;
     try {
       outcome = await this.delivery.deliver(job.data, {
         jobId: job.id ?? job.data.eventId,
-        attempt: job.attemptsMade + 1,
+        attempt,
       });
       this.redisWatch.noteWrite(null);
     } catch (error) {
@@ -79,16 +89,20 @@ export class JandiDeliveryProcessor
     }
     switch (outcome.kind) {
       case 'delivered':
+        if (outcome.sent) await this.jobLog(job, attemptLine(attempt, outcome.sent, 'delivered'));
         return;
       case 'wait':
+        if (outcome.sent)
+          await this.jobLog(job, attemptLine(attempt, outcome.sent, outcome.decision ?? 'wait'));
         // Waiting for quota is not an attempt: moveToDelayed + DelayedError skips the count.
         await job.moveToDelayed(Date.now() + outcome.delayMs, token);
         this.released(job);
         throw new DelayedError();
       case 'rejected':
+        await this.jobLog(job, attemptLine(attempt, outcome.sent, 'dead letter'));
         throw new UnrecoverableError(outcome.reason);
       case 'retry':
-        throw new Error(outcome.reason);
+        throw new AttemptFailed(outcome.reason, attempt, outcome.sent);
     }
   }
 
@@ -97,13 +111,29 @@ export class JandiDeliveryProcessor
     if (job.id) this.held.delete(job.id);
   }
 
+  /** The job's own log, shown in Bull Board; losing a line never fails a delivery. */
+  private async jobLog(job: Job, line: string): Promise<void> {
+    await job
+      .log(line)
+      .catch((error: Error) =>
+        this.logger.warn({ jobId: job.id, err: error.message }, 'could not write the job log'),
+      );
+  }
+
   @OnWorkerEvent('failed')
   onFailed(job: Job<PopbillEventJob> | undefined, error: Error): void {
     if (job) this.released(job);
+    if (job && error instanceof AttemptFailed) {
+      // BullMQ has just set job.delay to the backoff it chose.
+      const decision = job.finishedOn
+        ? `dead letter after ${job.attemptsMade} attempts`
+        : `retry at ${new Date(Date.now() + job.delay).toISOString()}`;
+      void this.jobLog(job, attemptLine(error.attempt, error.sent, decision));
+    }
     if (!job?.finishedOn) return;
     const reason = error.message.replace(/:.*$/, '') || 'unknown';
     this.metrics.deadLetters.inc({ reason });
-    this.logger.warn(
+    this.logger.error(
       {
         eventId: job.data?.eventId,
         jobId: job.id,
@@ -117,6 +147,7 @@ export class JandiDeliveryProcessor
       ? routeEvent(job.data, this.config.routes)
       : DEFAULT_DESTINATION;
     this.opsNotices.deadLettered(destination, error.message);
+    this.pruner.nudge();
   }
 
   async beforeApplicationShutdown(): Promise<void> {

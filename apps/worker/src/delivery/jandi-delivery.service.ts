@@ -13,6 +13,7 @@ import { WorkerMetrics } from '../metrics/worker.metrics';
 import { JandiQuotaLimiter, type QuotaDecision } from '../rate-limit/jandi-quota.limiter';
 import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { describeAnswer, type SendReport } from './attempt-log';
 import { classifyJandiResponse } from './classify-jandi-response';
 import { JandiDigestSender } from './jandi-digest.sender';
 import { JandiClient, requestFate } from './jandi.client';
@@ -21,14 +22,15 @@ import { routeEvent } from './routing';
 import { ShutdownSignal } from './shutdown.signal';
 import { describeEvent, toJandiMessage } from './to-jandi-message';
 
+/** `sent`: what the request to JANDI did, when one was made; `decision` words the wait. */
 export type DeliveryOutcome =
-  | { kind: 'delivered' }
+  | { kind: 'delivered'; sent?: SendReport }
   /** Not now: come back after delayMs without burning an attempt. */
-  | { kind: 'wait'; delayMs: number }
+  | { kind: 'wait'; delayMs: number; sent?: SendReport; decision?: string }
   /** Permanent: dead-letter with this reason. */
-  | { kind: 'rejected'; reason: string }
+  | { kind: 'rejected'; reason: string; sent: SendReport }
   /** Transient: retry with backoff. */
-  | { kind: 'retry'; reason: string };
+  | { kind: 'retry'; reason: string; sent: SendReport };
 
 export interface DeliveryContext {
   jobId: string;
@@ -105,6 +107,7 @@ export class JandiDeliveryService {
 
     // Rendered before the grant: the time between a grant and its request is the quota's risk.
     const message = toJandiMessage(event);
+    const waitStarted = performance.now();
     let decision: QuotaDecision = await this.limiter.acquire(url, ctx.jobId);
     while (!decision.granted) {
       if (mayPool && shouldPool(this.config.digest, 0, decision.waitMs)) {
@@ -138,9 +141,16 @@ export class JandiDeliveryService {
     }
     const started = performance.now();
     const response = await this.client.post(url, message, decision.sendBy, this.shutdown.signal);
+    const durationMs = performance.now() - started;
     await this.limiter.finish(url, decision.sendId, requestFate(response));
-    this.metrics.deliveryDuration.observe({ destination }, (performance.now() - started) / 1000);
+    this.metrics.deliveryDuration.observe({ destination }, durationMs / 1000);
     await this.redis.del(this.markKey('sending', event.eventId));
+    const sent: SendReport = {
+      destination,
+      answer: describeAnswer(response),
+      durationMs,
+      quotaWaitMs: started - waitStarted,
+    };
 
     if (response.kind === 'expired') {
       this.metrics.deliveries.inc({ destination, outcome: 'expired' });
@@ -148,12 +158,12 @@ export class JandiDeliveryService {
         { ...log, outcome: 'expired' },
         'quota slot ran out before the request could leave (worker paused or overloaded); not sent',
       );
-      return { kind: 'wait', delayMs: 0 };
+      return { kind: 'wait', delayMs: 0, sent, decision: 'expired grant: runs again now' };
     }
     if (response.kind === 'aborted') {
       this.metrics.deliveries.inc({ destination, outcome: 'interrupted' });
       this.logger.warn({ ...log, outcome: 'interrupted' }, 'delivery interrupted by shutdown');
-      return { kind: 'wait', delayMs: 0 };
+      return { kind: 'wait', delayMs: 0, sent, decision: 'interrupted: runs again on a worker' };
     }
     const verdict = classifyJandiResponse(response);
     switch (verdict.outcome) {
@@ -170,7 +180,7 @@ export class JandiDeliveryService {
         this.metrics.deliveries.inc({ destination, outcome: 'delivered' });
         this.opsNotices.delivered(destination);
         this.logger.log({ ...log, outcome: 'delivered' }, 'delivered to JANDI');
-        return { kind: 'delivered' };
+        return { kind: 'delivered', sent };
       }
       case 'rate-limited': {
         const coolMs = verdict.retryAfterMs ?? this.config.cooldownMs;
@@ -181,7 +191,12 @@ export class JandiDeliveryService {
           'JANDI rate limit hit; cooling down',
         );
         const next = await this.limiter.acquire(url, ctx.jobId);
-        return { kind: 'wait', delayMs: next.granted ? 0 : next.waitMs };
+        return {
+          kind: 'wait',
+          delayMs: next.granted ? 0 : next.waitMs,
+          sent,
+          decision: `cooldown ${coolMs} ms, not an attempt`,
+        };
       }
       case 'rejected':
         this.metrics.deliveries.inc({ destination, outcome: 'rejected' });
@@ -190,7 +205,7 @@ export class JandiDeliveryService {
           { ...log, outcome: 'rejected', reason: verdict.reason },
           'JANDI rejected the message',
         );
-        return { kind: 'rejected', reason: `JANDI rejected: ${verdict.reason}` };
+        return { kind: 'rejected', reason: `JANDI rejected: ${verdict.reason}`, sent };
       case 'failed':
         this.metrics.deliveries.inc({ destination, outcome: 'failed' });
         this.opsNotices.failed(destination, verdict.reason);
@@ -198,7 +213,7 @@ export class JandiDeliveryService {
           { ...log, outcome: 'failed', reason: verdict.reason },
           'JANDI delivery failed; will retry',
         );
-        return { kind: 'retry', reason: `JANDI failed: ${verdict.reason}` };
+        return { kind: 'retry', reason: `JANDI failed: ${verdict.reason}`, sent };
     }
   }
 }

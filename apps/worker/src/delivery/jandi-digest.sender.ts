@@ -18,7 +18,8 @@ import { DigestPool, type ClaimedBatch } from '../digest/digest-pool';
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { JandiQuotaLimiter, type QuotaDecision } from '../rate-limit/jandi-quota.limiter';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
-import { classifyJandiResponse } from './classify-jandi-response';
+import { describeAnswer } from './attempt-log';
+import { classifyJandiResponse, type JandiResponse } from './classify-jandi-response';
 import { JandiClient, requestFate } from './jandi.client';
 import { relayBackoffDelay } from './relay-backoff';
 import { ShutdownSignal } from './shutdown.signal';
@@ -184,8 +185,18 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
     const started = performance.now();
     progress.posted = true;
     const response = await this.client.post(url, message, grant.sendBy, this.shutdown.signal);
+    const durationMs = performance.now() - started;
     await this.limiter.finish(url, grant.sendId, requestFate(response));
-    this.metrics.deliveryDuration.observe({ destination }, (performance.now() - started) / 1000);
+    this.metrics.deliveryDuration.observe({ destination }, durationMs / 1000);
+    const line = `digest ${batchId} of ${members.length} events → ${destination}: ${describeAnswer(response)} in ${Math.round(durationMs)} ms → ${digestDecision(response)}`;
+    await Promise.all(
+      shown.map((event) =>
+        jobOf
+          .get(event.eventId)
+          ?.log(line)
+          .catch(() => undefined),
+      ),
+    );
     const ids = members.map((m) => m.jobId);
     const giveBack = (mode: 'pool' | 'solo' = 'pool') =>
       this.pool.release(url, batchId, ids, { endLease: true, mode });
@@ -272,5 +283,21 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
         return;
       }
     }
+  }
+}
+
+/** What a digest's answer means for each event it showed, for the events' own logs. */
+function digestDecision(response: JandiResponse): string {
+  if (response.kind === 'expired') return 'expired grant: back to the digest pool';
+  if (response.kind === 'aborted') return 'interrupted: back to the digest pool';
+  switch (classifyJandiResponse(response).outcome) {
+    case 'delivered':
+      return 'delivered in this digest';
+    case 'rate-limited':
+      return 'cooldown: back to the digest pool';
+    case 'rejected':
+      return 'digest refused: each event goes alone';
+    case 'failed':
+      return 'back to the digest pool, retried with backoff';
   }
 }

@@ -76,6 +76,13 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly deadLettersRemoved = new Counter({
+    name: 'relay_dead_letters_removed_total',
+    help: 'Dead letters removed for being older than DEAD_LETTER_RETENTION_DAYS (age) or over DEAD_LETTER_MAX (limit)',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+
   readonly duplicates = new Counter({
     name: 'jandi_duplicates_total',
     help: 'Duplicates detected: skipped (already delivered) or possible (a send whose outcome was lost)',

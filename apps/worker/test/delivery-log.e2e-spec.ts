@@ -27,7 +27,9 @@ describe('the delivery log of a job, in Bull Board', () => {
     await harness.start();
     await harness.startWorker({ RETRY_BACKOFF_CEILING_MS: '1000' });
     const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
+    const adminPort = await freePort();
+    // Bull Board lives on ingest's admin port.
+    base = `http://127.0.0.1:${adminPort}`;
     ingest = await startApp(
       'ingest',
       {
@@ -35,6 +37,7 @@ describe('the delivery log of a job, in Bull Board', () => {
         QUEUE_PREFIX: harness.prefix,
         HOST: '127.0.0.1',
         PORT: String(port),
+        ADMIN_PORT: String(adminPort),
         LOG_LEVEL: 'warn',
         BULL_BOARD_USER: BOARD.username,
         BULL_BOARD_PASSWORD: BOARD.password,

@@ -13,7 +13,7 @@ describe('classifyJandiResponse', () => {
   it('classifies a 2xx carrying an error code like the matching status', () => {
     expect(classifyJandiResponse(http(200, '{"code":40000,"msg":"invalid"}'))).toEqual({
       outcome: 'rejected',
-      reason: 'HTTP 200 code 40000',
+      reason: 'HTTP 200 code 40000 "invalid"',
     });
     expect(classifyJandiResponse(http(200, '{"code":42900}', '2'))).toEqual({
       outcome: 'rate-limited',

@@ -16,7 +16,7 @@ import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
 import { classifyJandiResponse } from './classify-jandi-response';
 import { JandiDigestSender } from './jandi-digest.sender';
 import { JandiClient, requestFate } from './jandi.client';
-import { routeEvent } from './routing';
+import { compileRoutes } from './routing';
 import { ShutdownSignal } from './shutdown.signal';
 import { describeEvent, toJandiMessage } from './to-jandi-message';
 
@@ -42,6 +42,7 @@ export interface DeliveryContext {
 @Injectable()
 export class JandiDeliveryService {
   private readonly logger = new Logger(JandiDeliveryService.name);
+  private readonly route: ReturnType<typeof compileRoutes>;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
@@ -52,7 +53,9 @@ export class JandiDeliveryService {
     private readonly shutdown: ShutdownSignal,
     private readonly pool: DigestPool,
     private readonly digests: JandiDigestSender,
-  ) {}
+  ) {
+    this.route = compileRoutes(config.routes);
+  }
 
   private markKey(kind: 'delivered' | 'sending', eventId: string): string {
     return eventMarkKey(this.config.queuePrefix, kind, eventId);
@@ -79,7 +82,7 @@ export class JandiDeliveryService {
   }
 
   async deliver(event: PopbillEventJob, ctx: DeliveryContext): Promise<DeliveryOutcome> {
-    const destination = routeEvent(event, this.config.routes);
+    const destination = this.route(event);
     const url = this.config.destinations[destination];
     const log = { eventId: event.eventId, jobId: ctx.jobId, attempt: ctx.attempt, destination };
 

@@ -6,11 +6,11 @@ import { loadWorkerConfig } from './worker.config';
 const BASE = { JANDI_WEBHOOK_URL: 'https://wh.jandi.com/connect-api/webhook/1/token' };
 
 describe('loadWorkerConfig: digests', () => {
-  it('folds bursts by default: 60 s target, 50 events per digest', () => {
+  it('folds bursts by default: 60 s target, up to 200 events per digest', () => {
     expect(loadWorkerConfig(BASE).digest).toEqual({
       enabled: true,
       latencyTargetMs: 60_000,
-      maxEvents: 50,
+      maxEvents: 200,
     });
   });
 

@@ -240,7 +240,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     digest: {
       enabled: (dto.DIGEST_ENABLED ?? 'true') === 'true',
       latencyTargetMs: dto.DIGEST_LATENCY_TARGET_MS ?? 60_000,
-      maxEvents: dto.DIGEST_MAX_EVENTS ?? 50,
+      maxEvents: dto.DIGEST_MAX_EVENTS ?? 200,
     },
   };
 }

@@ -8,7 +8,7 @@
  * to the baseline, and what Redis holds per destination afterwards.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
@@ -26,6 +26,8 @@ const WORKERS = Number(process.env.BENCH_WORKERS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const ROUND_TIMEOUT_MS = Number(process.env.BENCH_ROUND_TIMEOUT_MS ?? 300_000);
+/** A directory: relay workers write V8 CPU profiles of a round there (bench/cpu-profile.js). */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
 /** USER_HZ: the unit of /proc/<pid>/stat CPU times, 100 on every Linux. */
 const CLOCK_TICKS = 100;
 
@@ -170,6 +172,12 @@ async function runRound(
                 METRICS_HOST: '127.0.0.1',
                 METRICS_PORT: String(port),
                 LOG_LEVEL: 'warn',
+                ...(CPU_PROF_DIR
+                  ? {
+                      NODE_OPTIONS: `--require ${join(REPO_ROOT, 'bench', 'cpu-profile.js')}`,
+                      BENCH_CPU_PROF_DIR: CPU_PROF_DIR,
+                    }
+                  : {}),
               },
               `http://127.0.0.1:${port}/health/ready`,
               60_000,
@@ -276,6 +284,11 @@ async function runRound(
       keys,
     };
   } finally {
+    if (CPU_PROF_DIR) {
+      for (const relay of relays) relay.child.kill('SIGUSR2');
+      const written = (pid?: number) => existsSync(join(CPU_PROF_DIR, `${pid}.cpuprofile`));
+      await waitFor(() => relays.every((r) => written(r.child.pid)), 30_000, 'CPU profiles');
+    }
     await Promise.all([...relays.map((r) => r.kill()), ...bares.map(stop)]);
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();

@@ -86,7 +86,11 @@ export class JandiDeliveryService {
     const url = this.config.destinations[destination];
     const log = { eventId: event.eventId, jobId: ctx.jobId, attempt: ctx.attempt, destination };
 
-    const mark = await this.redis.get(this.markKey('delivered', event.eventId));
+    // Both reads in one round trip; the pool's state only matters without a delivered marker.
+    const [mark, inspected] = await Promise.all([
+      this.redis.get(this.markKey('delivered', event.eventId)),
+      this.config.digest.enabled ? this.pool.inspect(url, ctx.jobId, event.eventId) : null,
+    ]);
     if (mark?.startsWith(DIGEST_MARK_PREFIX)) return { kind: 'delivered' };
     if (mark !== null) {
       this.metrics.duplicates.inc({ kind: 'skipped' });
@@ -94,9 +98,9 @@ export class JandiDeliveryService {
       return { kind: 'delivered' };
     }
 
-    let mayPool = this.config.digest.enabled;
-    if (mayPool) {
-      const { state, poolSize } = await this.pool.inspect(url, ctx.jobId, event.eventId);
+    let mayPool = inspected !== null;
+    if (inspected) {
+      const { state, poolSize } = inspected;
       if (state === 'delivered') return { kind: 'delivered' };
       if (state === 'pooled' || state === 'claimed') return this.pooled();
       if (state === 'solo') mayPool = false;
@@ -139,9 +143,24 @@ export class JandiDeliveryService {
     }
     const started = performance.now();
     const response = await this.client.post(url, message, decision.sendBy, this.shutdown.signal);
-    await this.limiter.finish(url, decision.sendId, requestFate(response));
+    const verdict =
+      response.kind === 'expired' || response.kind === 'aborted'
+        ? null
+        : classifyJandiResponse(response);
+    // Sent together: the quota learns the fate, the send marker goes, a delivery is marked.
+    await Promise.all([
+      this.limiter.finish(url, decision.sendId, requestFate(response)),
+      this.redis.del(this.markKey('sending', event.eventId)),
+      verdict?.outcome === 'delivered'
+        ? this.redis.set(
+            this.markKey('delivered', event.eventId),
+            ctx.jobId,
+            'EX',
+            DELIVERED_MARK_SECONDS,
+          )
+        : null,
+    ]);
     this.metrics.deliveryDuration.observe({ destination }, (performance.now() - started) / 1000);
-    await this.redis.del(this.markKey('sending', event.eventId));
 
     if (response.kind === 'expired') {
       this.metrics.deliveries.inc({ destination, outcome: 'expired' });
@@ -151,20 +170,13 @@ export class JandiDeliveryService {
       );
       return { kind: 'wait', delayMs: 0 };
     }
-    if (response.kind === 'aborted') {
+    if (response.kind === 'aborted' || !verdict) {
       this.metrics.deliveries.inc({ destination, outcome: 'interrupted' });
       this.logger.warn({ ...log, outcome: 'interrupted' }, 'delivery interrupted by shutdown');
       return { kind: 'wait', delayMs: 0 };
     }
-    const verdict = classifyJandiResponse(response);
     switch (verdict.outcome) {
       case 'delivered': {
-        await this.redis.set(
-          this.markKey('delivered', event.eventId),
-          ctx.jobId,
-          'EX',
-          DELIVERED_MARK_SECONDS,
-        );
         const lag = (Date.now() - Date.parse(event.receivedAt)) / 1000;
         if (Number.isFinite(lag))
           this.metrics.endToEndLag.observe({ destination }, Math.max(0, lag));

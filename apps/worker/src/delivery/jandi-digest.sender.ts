@@ -56,6 +56,7 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
   private supervisor: Promise<void> = Promise.resolve();
   private wakeSupervisor: () => void = () => undefined;
   private readonly targets = new Map<string, Target>();
+  private readonly hashes = new Map<string, string>();
   private readonly loops = new Map<string, Promise<void>>();
   private readonly wakers = new Map<string, () => void>();
 
@@ -73,6 +74,7 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
     if (!this.config.digest.enabled) return;
     for (const [destination, url] of Object.entries(this.config.destinations)) {
       const hash = urlHash(url);
+      this.hashes.set(url, hash);
       if (!this.targets.has(hash)) this.targets.set(hash, { destination, url });
     }
     this.supervisor = this.supervise();
@@ -88,7 +90,7 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
 
   /** An event just joined the pool of `url`: serve it now rather than at the next idle tick. */
   nudge(url: string): void {
-    const hash = urlHash(url);
+    const hash = this.hashes.get(url) ?? urlHash(url);
     if (this.loops.has(hash)) this.wakers.get(hash)?.();
     else this.serve(hash);
   }

@@ -224,8 +224,16 @@ export class DigestPool {
     }
   }
 
+  /** Keys by URL: hashing a URL on every call showed in profiles. URLs come from config. */
+  private readonly keysByUrl = new Map<string, ReturnType<typeof digestPoolKeys>>();
+
   private keys(url: string) {
-    return digestPoolKeys(this.prefix, url);
+    let keys = this.keysByUrl.get(url);
+    if (keys === undefined) {
+      keys = digestPoolKeys(this.prefix, url);
+      this.keysByUrl.set(url, keys);
+    }
+    return keys;
   }
 
   private mark(kind: 'delivered' | 'solo', id: string): string {

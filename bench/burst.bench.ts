@@ -1,9 +1,11 @@
 /**
  * npm run bench:burst — a month-end burst of 10,000 Popbill events through the built worker
- * (dist/) into the JANDI stand-in, at JANDI's quotas with time scaled down 60× (60/1s,500/10s:
- * one real minute is one second here) and a latency target of 1 s (60 s real). Prints when every
- * event was visible in JANDI, the requests it took, events per message and 429s, then what the
- * same requests mean at the real 60/1m,500/10m.
+ * (dist/) into the JANDI stand-in, at JANDI's real quotas (60/1m,500/10m) and latency target
+ * (60 s): it takes as long as the burst takes to be visible, about 2–3 minutes. BENCH_SCALE=60
+ * divides every time by 60 for a quick run (60/1s,500/10s, target 1 s, the burst stored with
+ * the queue paused), but there the workers' own CPU time, which is not scaled, decides more than
+ * the quota does. Prints when every event was visible in JANDI, the requests it took, events
+ * per message and 429s, then what the same requests mean at the real quotas.
  */
 import { performance } from 'node:perf_hooks';
 import { printRows, runBench } from './support';
@@ -19,11 +21,12 @@ import { DEFAULT_PATH, WorkerHarness } from '../apps/worker/test/worker-harness'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 3);
-const SCALE = 60;
-const SCALED = '60/1s,500/10s';
+const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const SCALED = `60/${60 / SCALE}s,500/${600 / SCALE}s`;
 const REAL = '60/1m,500/10m';
 const TARGET_MS = 60_000 / SCALE;
-const MAX_EVENTS = process.env.BENCH_DIGEST_MAX_EVENTS ?? '50';
+/** Empty: the worker's own DIGEST_MAX_EVENTS default. */
+const MAX_EVENTS = process.env.BENCH_DIGEST_MAX_EVENTS ?? '';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const minutes = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
@@ -39,12 +42,19 @@ async function main(): Promise<void> {
       DIGEST_LATENCY_TARGET_MS: String(TARGET_MS),
       DIGEST_MAX_EVENTS: MAX_EVENTS,
       WORKER_CONCURRENCY: '16',
+      JANDI_RATE_SAFETY_MS: String(Math.round(500 / SCALE)),
     };
     await Promise.all(Array.from({ length: WORKERS }, () => harness.startWorker(env)));
 
-    const started = performance.now();
+    // Scaled, a burst is held until stored: storing takes seconds, which the scale would turn
+    // into minutes of arrival.
+    const paused = SCALE > 1;
+    const enqueuing = performance.now();
+    if (paused) await harness.queue.pause();
     const burst = await enqueueBurst(harness.queue, 'M', EVENTS, 100);
-    const enqueued = performance.now() - started;
+    const enqueued = performance.now() - enqueuing;
+    const started = paused ? performance.now() : enqueuing;
+    if (paused) await harness.queue.resume();
     await waitFor(
       () => shownCounts(harness.standin.acceptedFor(DEFAULT_PATH)).size >= EVENTS,
       600_000,
@@ -75,8 +85,8 @@ async function main(): Promise<void> {
     const rows: [string, string][] = [
       ['events (1 in 100 an NTS failure)', String(EVENTS)],
       ['worker processes', String(WORKERS)],
-      ['scaled quota / latency target', `${SCALED} / ${seconds(TARGET_MS)} (time ÷ ${SCALE})`],
-      ['enqueue time', seconds(enqueued)],
+      ['quota / latency target', `${SCALED} / ${seconds(TARGET_MS)} (time ÷ ${SCALE})`],
+      [`enqueue time${paused ? ' (queue paused meanwhile)' : ''}`, seconds(enqueued)],
       ['every event visible in JANDI after', seconds(visible)],
       ['every job completed after', seconds(completed)],
       ['requests to JANDI', `${requests} (one per event: ${EVENTS})`],
@@ -94,8 +104,10 @@ async function main(): Promise<void> {
       ['at real quota: one message per event', minutes(idealDurationMs(EVENTS, real))],
       ['at real quota: these requests', `${minutes(realQuotaMs)} (${REAL}, quiet start)`],
       [
-        'at real quota: scaled time × 60',
-        `${minutes(visible * SCALE)} (upper bound: job handling is not scaled)`,
+        'at real quota: every event visible after',
+        SCALE === 1
+          ? `${minutes(visible)} (measured)`
+          : `${minutes(visible * SCALE)} (time × ${SCALE}; upper bound: job handling is not scaled)`,
       ],
       ['at real quota: requests a 12 min target allows', String(messagesWithin(12 * 60_000, real))],
     ];

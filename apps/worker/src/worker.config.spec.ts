@@ -1,13 +1,16 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadWorkerConfig } from './worker.config';
 
 const BASE = { JANDI_WEBHOOK_URL: 'https://wh.jandi.com/connect-api/webhook/1/token' };
 
 describe('loadWorkerConfig: digests', () => {
-  it('folds bursts by default: 60 s target, 50 events per digest', () => {
+  it('folds bursts by default: 60 s target, up to 200 events per digest', () => {
     expect(loadWorkerConfig(BASE).digest).toEqual({
       enabled: true,
       latencyTargetMs: 60_000,
-      maxEvents: 50,
+      maxEvents: 200,
     });
   });
 
@@ -49,5 +52,54 @@ describe('loadWorkerConfig: ADMIN_HOST and ADMIN_PORT', () => {
     expect(() => loadWorkerConfig({ ...BASE, ADMIN_HOST: 'http://x' })).toThrow(
       'Invalid environment variable ADMIN_HOST',
     );
+  });
+});
+
+describe('loadWorkerConfig: JANDI_ROUTES_FILE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'routes-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, content: unknown) => {
+    const path = join(dir, name);
+    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+    return path;
+  };
+  const SECRET = 'https://wh.jandi.com/connect-api/webhook/1/file-secret';
+
+  it('adds the destinations the file defines to those of the environment', () => {
+    const config = loadWorkerConfig({
+      ...BASE,
+      JANDI_WEBHOOK_URL_ACCOUNTING: 'https://wh.jandi.com/connect-api/webhook/1/acc',
+      JANDI_ROUTES_FILE: file('ok.json', {
+        destinations: { corp_1: SECRET },
+        routes: [
+          { match: { corpNum: '1012345678' }, destination: 'corp_1' },
+          { match: { stateCode: 305 }, destination: 'accounting' },
+        ],
+      }),
+    });
+    expect(Object.keys(config.destinations).sort()).toEqual(['accounting', 'corp_1', 'default']);
+    expect(config.destinations.corp_1).toBe(SECRET);
+    expect(config.routes).toHaveLength(2);
+  });
+
+  it('names the file and the problem, never a URL', () => {
+    const load =
+      (content: unknown, env = {}) =>
+      () =>
+        loadWorkerConfig({ ...BASE, ...env, JANDI_ROUTES_FILE: file('bad.json', content) });
+    expect(load({ routes: [{ match: { corpNum: '1' }, destination: 'nowhere' }] })).toThrow(
+      /JANDI_ROUTES_FILE: .*bad\.json: destination "nowhere" of a route is neither in its "destinations" nor set as JANDI_WEBHOOK_URL_NOWHERE/,
+    );
+    expect(
+      load(
+        { destinations: { acc: SECRET }, routes: [] },
+        { JANDI_WEBHOOK_URL_ACC: 'https://wh.jandi.com/connect-api/webhook/1/acc' },
+      ),
+    ).toThrow('destinations.acc is also set by JANDI_WEBHOOK_URL_ACC');
+    expect(load(`{"destinations": {"a": ${SECRET}}}`)).toThrow(/bad\.json: is not valid JSON/);
+    expect(load(`{"destinations": {"a": ${SECRET}}}`)).not.toThrow(/file-secret/);
+    expect(() =>
+      loadWorkerConfig({ ...BASE, JANDI_ROUTES_FILE: join(dir, 'missing.json') }),
+    ).toThrow(/missing\.json: cannot be read \(ENOENT\)/);
   });
 });

@@ -24,7 +24,7 @@ import {
 import type { RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
 import { parseRateLimits, type RateLimit } from './rate-limit/quota-math';
-import { DEFAULT_DESTINATION, parseRoutesFile, type Route } from './delivery/routing';
+import { DEFAULT_DESTINATION, parseRoutesText, type Route } from './delivery/routing';
 import type { DigestSettings } from './digest/digest-policy';
 
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
@@ -205,16 +205,29 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
 
   let routes: Route[] = [];
   if (dto.JANDI_ROUTES_FILE) {
+    const file = dto.JANDI_ROUTES_FILE;
     try {
-      routes = parseRoutesFile(JSON.parse(readFileSync(dto.JANDI_ROUTES_FILE, 'utf8')));
+      const parsed = parseRoutesText(readFileSync(file, 'utf8'));
+      routes = parsed.routes;
+      for (const [name, url] of Object.entries(parsed.destinations)) {
+        if (destinations[name]) {
+          throw new Error(
+            `destinations.${name} is also set by JANDI_WEBHOOK_URL_${name.toUpperCase()}: keep one`,
+          );
+        }
+        destinations[name] = url;
+      }
     } catch (error) {
-      throw new ConfigError('JANDI_ROUTES_FILE', (error as Error).message);
+      const reason = (error as NodeJS.ErrnoException).code
+        ? `cannot be read (${(error as NodeJS.ErrnoException).code})`
+        : (error as Error).message;
+      throw new ConfigError('JANDI_ROUTES_FILE', `${file}: ${reason}`);
     }
     for (const route of routes) {
       if (!destinations[route.destination]) {
         throw new ConfigError(
-          `JANDI_WEBHOOK_URL_${route.destination.toUpperCase()}`,
-          `is required by a route in ${dto.JANDI_ROUTES_FILE}`,
+          'JANDI_ROUTES_FILE',
+          `${file}: destination "${route.destination}" of a route is neither in its "destinations" nor set as JANDI_WEBHOOK_URL_${route.destination.toUpperCase()}`,
         );
       }
     }
@@ -250,7 +263,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     digest: {
       enabled: (dto.DIGEST_ENABLED ?? 'true') === 'true',
       latencyTargetMs: dto.DIGEST_LATENCY_TARGET_MS ?? 60_000,
-      maxEvents: dto.DIGEST_MAX_EVENTS ?? 50,
+      maxEvents: dto.DIGEST_MAX_EVENTS ?? 200,
     },
     ops: {
       alertAfterMs: dto.OPS_ALERT_AFTER_MS ?? 300_000,

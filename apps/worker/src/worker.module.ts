@@ -54,6 +54,9 @@ export class WorkerModule implements OnApplicationShutdown {
             autoLogging: false,
             redact: ['req.headers.authorization'],
           },
+          // No per-request middleware: once a health probe runs it, its AsyncLocalStorage slows
+          // every promise of every delivery on Node 20.
+          forRoutes: [],
         }),
         BullModule.forRoot({
           connection,

@@ -47,7 +47,11 @@ export async function enqueueBurst(
 export function shownCounts(messages: readonly AcceptedMessage[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const message of messages) {
-    for (const key of new Set(JSON.stringify(message).match(ITEM_KEY) ?? []))
+    const text = [
+      message.body,
+      ...(message.connectInfo ?? []).flatMap((e) => [e.title, e.description]),
+    ].join('\n');
+    for (const key of new Set(text.match(ITEM_KEY) ?? []))
       counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts;

@@ -70,7 +70,9 @@ describe('month-end burst folded into digests (e2e)', () => {
     // Failures lead the summary line of every digest that carries any.
     const failureDigests = digests.filter((d) => d.body.includes('국세청 전송 실패'));
     expect(failureDigests.length).toBeGreaterThan(0);
-    expect(failureDigests.every((d) => /묶음 · 국세청 전송 실패 \d+/.test(d.body))).toBe(true);
+    expect(failureDigests.every((d) => /^\[[^\]]+\] 국세청 전송 실패 \d+건/.test(d.body))).toBe(
+      true,
+    );
 
     await waitFor(
       async () => (await harness.queue.getJobCounts('completed')).completed === 600,

@@ -98,9 +98,10 @@ export class WorkerHarness {
     return SCALED_WINDOWS.map((w) => ({ ...w, worst: worstWindow(times, w.windowMs) }));
   }
 
-  routesFile(routes: unknown): string {
+  /** Writes a routes file; `destinations` (name → URL) go in the file itself. */
+  routesFile(routes: unknown, destinations?: Record<string, string>): string {
     const file = join(tmpdir(), `routes-${this.prefix.replace(/\W/g, '')}.json`);
-    writeFileSync(file, JSON.stringify({ routes }));
+    writeFileSync(file, JSON.stringify(destinations ? { destinations, routes } : { routes }));
     return file;
   }
 

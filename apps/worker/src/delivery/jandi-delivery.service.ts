@@ -18,7 +18,7 @@ import { classifyJandiResponse } from './classify-jandi-response';
 import { JandiDigestSender } from './jandi-digest.sender';
 import { JandiClient, requestFate } from './jandi.client';
 import { OpsNotices } from './ops-notices';
-import { routeEvent } from './routing';
+import { compileRoutes } from './routing';
 import { ShutdownSignal } from './shutdown.signal';
 import { describeEvent, toJandiMessage } from './to-jandi-message';
 
@@ -45,6 +45,7 @@ export interface DeliveryContext {
 @Injectable()
 export class JandiDeliveryService {
   private readonly logger = new Logger(JandiDeliveryService.name);
+  private readonly route: ReturnType<typeof compileRoutes>;
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
@@ -56,7 +57,9 @@ export class JandiDeliveryService {
     private readonly pool: DigestPool,
     private readonly digests: JandiDigestSender,
     private readonly opsNotices: OpsNotices,
-  ) {}
+  ) {
+    this.route = compileRoutes(config.routes);
+  }
 
   private markKey(kind: 'delivered' | 'sending', eventId: string): string {
     return eventMarkKey(this.config.queuePrefix, kind, eventId);
@@ -83,11 +86,15 @@ export class JandiDeliveryService {
   }
 
   async deliver(event: PopbillEventJob, ctx: DeliveryContext): Promise<DeliveryOutcome> {
-    const destination = routeEvent(event, this.config.routes);
+    const destination = this.route(event);
     const url = this.config.destinations[destination];
     const log = { eventId: event.eventId, jobId: ctx.jobId, attempt: ctx.attempt, destination };
 
-    const mark = await this.redis.get(this.markKey('delivered', event.eventId));
+    // Both reads in one round trip; the pool's state only matters without a delivered marker.
+    const [mark, inspected] = await Promise.all([
+      this.redis.get(this.markKey('delivered', event.eventId)),
+      this.config.digest.enabled ? this.pool.inspect(url, ctx.jobId, event.eventId) : null,
+    ]);
     if (mark?.startsWith(DIGEST_MARK_PREFIX)) return { kind: 'delivered' };
     if (mark !== null) {
       this.metrics.duplicates.inc({ kind: 'skipped' });
@@ -95,9 +102,9 @@ export class JandiDeliveryService {
       return { kind: 'delivered' };
     }
 
-    let mayPool = this.config.digest.enabled;
-    if (mayPool) {
-      const { state, poolSize } = await this.pool.inspect(url, ctx.jobId, event.eventId);
+    let mayPool = inspected !== null;
+    if (inspected) {
+      const { state, poolSize } = inspected;
       if (state === 'delivered') return { kind: 'delivered' };
       if (state === 'pooled' || state === 'claimed') return this.pooled();
       if (state === 'solo') mayPool = false;
@@ -142,9 +149,24 @@ export class JandiDeliveryService {
     const started = performance.now();
     const response = await this.client.post(url, message, decision.sendBy, this.shutdown.signal);
     const durationMs = performance.now() - started;
-    await this.limiter.finish(url, decision.sendId, requestFate(response));
+    const verdict =
+      response.kind === 'expired' || response.kind === 'aborted'
+        ? null
+        : classifyJandiResponse(response);
+    // Sent together: the quota learns the fate, the send marker goes, a delivery is marked.
+    await Promise.all([
+      this.limiter.finish(url, decision.sendId, requestFate(response)),
+      this.redis.del(this.markKey('sending', event.eventId)),
+      verdict?.outcome === 'delivered'
+        ? this.redis.set(
+            this.markKey('delivered', event.eventId),
+            ctx.jobId,
+            'EX',
+            DELIVERED_MARK_SECONDS,
+          )
+        : null,
+    ]);
     this.metrics.deliveryDuration.observe({ destination }, durationMs / 1000);
-    await this.redis.del(this.markKey('sending', event.eventId));
     const sent: SendReport = {
       destination,
       answer: describeAnswer(response),
@@ -160,20 +182,13 @@ export class JandiDeliveryService {
       );
       return { kind: 'wait', delayMs: 0, sent, decision: 'expired grant: runs again now' };
     }
-    if (response.kind === 'aborted') {
+    if (response.kind === 'aborted' || !verdict) {
       this.metrics.deliveries.inc({ destination, outcome: 'interrupted' });
       this.logger.warn({ ...log, outcome: 'interrupted' }, 'delivery interrupted by shutdown');
       return { kind: 'wait', delayMs: 0, sent, decision: 'interrupted: runs again on a worker' };
     }
-    const verdict = classifyJandiResponse(response);
     switch (verdict.outcome) {
       case 'delivered': {
-        await this.redis.set(
-          this.markKey('delivered', event.eventId),
-          ctx.jobId,
-          'EX',
-          DELIVERED_MARK_SECONDS,
-        );
         const lag = (Date.now() - Date.parse(event.receivedAt)) / 1000;
         if (Number.isFinite(lag))
           this.metrics.endToEndLag.observe({ destination }, Math.max(0, lag));

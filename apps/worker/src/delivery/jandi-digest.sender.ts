@@ -14,7 +14,7 @@ import {
   type PopbillEventJob,
 } from '@app/contracts';
 import { Job, type Queue } from 'bullmq';
-import { DigestPool, type ClaimedBatch } from '../digest/digest-pool';
+import { DigestPool, urlHash, type ClaimedBatch } from '../digest/digest-pool';
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { JandiQuotaLimiter, type QuotaDecision } from '../rate-limit/jandi-quota.limiter';
 import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
@@ -37,17 +37,28 @@ type Grant = Extract<QuotaDecision, { granted: true }>;
 const RETRY_BASE_MS =
   typeof RELAY_JOB_OPTIONS.backoff === 'object' ? (RELAY_JOB_OPTIONS.backoff.delay ?? 5000) : 5000;
 
+/** A destination as the sender serves it. */
+interface Target {
+  destination: string;
+  url: string;
+}
+
 /**
  * Sends digests for every destination whose pool holds events: wins the destination's next slot
  * in the exact limiter (ahead of one-per-event reservations), claims up to DIGEST_MAX_EVENTS
  * pooled events under a lease, sends one message and commits or releases the batch. Runs in
- * every replica; the Redis pool and limiter make the replicas take turns.
+ * every replica; the Redis pool and limiter make the replicas take turns. Only destinations in
+ * the pools' shared active set get a loop, so idle destinations cost nothing however many there are.
  */
 @Injectable()
 export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(JandiDigestSender.name);
   private stopping = false;
-  private readonly loops: Promise<void>[] = [];
+  private supervisor: Promise<void> = Promise.resolve();
+  private wakeSupervisor: () => void = () => undefined;
+  private readonly targets = new Map<string, Target>();
+  private readonly hashes = new Map<string, string>();
+  private readonly loops = new Map<string, Promise<void>>();
   private readonly wakers = new Map<string, () => void>();
 
   constructor(
@@ -62,33 +73,75 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
 
   onApplicationBootstrap(): void {
     if (!this.config.digest.enabled) return;
-    const byUrl = new Map<string, string>();
-    for (const [destination, url] of Object.entries(this.config.destinations))
-      if (!byUrl.has(url)) byUrl.set(url, destination);
-    for (const [url, destination] of byUrl) this.loops.push(this.run(destination, url));
+    for (const [destination, url] of Object.entries(this.config.destinations)) {
+      const hash = urlHash(url);
+      this.hashes.set(url, hash);
+      if (!this.targets.has(hash)) this.targets.set(hash, { destination, url });
+    }
+    this.supervisor = this.supervise();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    this.wakeSupervisor();
     for (const wake of this.wakers.values()) wake();
-    await Promise.all(this.loops);
+    await this.supervisor;
+    await Promise.all(this.loops.values());
   }
 
-  /** An event just joined the pool of `url`: look now rather than at the next idle tick. */
+  /** An event just joined the pool of `url`: serve it now rather than at the next idle tick. */
   nudge(url: string): void {
-    this.wakers.get(url)?.();
+    const hash = this.hashes.get(url) ?? urlHash(url);
+    if (this.loops.has(hash)) this.wakers.get(hash)?.();
+    else this.serve(hash);
   }
 
-  private async pause(url: string, ms: number): Promise<void> {
+  private serve(hash: string): void {
+    const target = this.targets.get(hash);
+    if (!target || this.loops.has(hash) || this.stopping) return;
+    this.loops.set(
+      hash,
+      this.run(hash, target).finally(() => this.loops.delete(hash)),
+    );
+  }
+
+  /** Starts a loop for every active destination this replica is not serving yet. */
+  private async supervise(): Promise<void> {
+    try {
+      await this.pool.markActive([...new Set(Object.values(this.config.destinations))]);
+    } catch (error) {
+      this.logger.warn(
+        { outcome: 'digest-error', reason: (error as Error).message },
+        'could not look for pools left from before',
+      );
+    }
+    while (!this.stopping) {
+      try {
+        for (const hash of await this.pool.active()) this.serve(hash);
+      } catch (error) {
+        this.logger.warn(
+          { outcome: 'digest-error', reason: (error as Error).message },
+          'digest sender could not read the active pools',
+        );
+      }
+      const woken = new AbortController();
+      this.wakeSupervisor = () => woken.abort();
+      await sleep(IDLE_MS, undefined, { signal: woken.signal }).catch(() => undefined);
+    }
+  }
+
+  private async pause(hash: string, ms: number): Promise<void> {
     if (this.stopping || ms <= 0) return;
     const woken = new AbortController();
-    this.wakers.set(url, () => woken.abort());
+    this.wakers.set(hash, () => woken.abort());
     await sleep(ms, undefined, { signal: woken.signal }).catch(() => undefined);
+    this.wakers.delete(hash);
   }
 
-  private async run(destination: string, url: string): Promise<void> {
+  /** Serves one destination until its pool is empty; the supervisor restarts it when needed. */
+  private async run(hash: string, { destination, url }: Target): Promise<void> {
     while (!this.stopping) {
-      let pauseMs: number;
+      let pauseMs: number | 'idle';
       try {
         pauseMs = await this.step(destination, url);
       } catch (error) {
@@ -98,12 +151,13 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
         );
         pauseMs = MAX_PAUSE_MS;
       }
-      await this.pause(url, pauseMs);
+      if (pauseMs === 'idle') return;
+      await this.pause(hash, pauseMs);
     }
   }
 
-  /** One turn: returns how long to pause before the next. */
-  private async step(destination: string, url: string): Promise<number> {
+  /** One turn: returns how long to pause before the next, or 'idle' when the pool is empty. */
+  private async step(destination: string, url: string): Promise<number | 'idle'> {
     const { poolSize, backoffMs, reaped } = await this.pool.prepare(url);
     if (reaped > 0) {
       this.logger.warn(
@@ -113,7 +167,7 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
     }
     if (poolSize === 0) {
       await this.limiter.release(url, DIGEST_MEMBER);
-      return IDLE_MS;
+      return 'idle';
     }
     if (backoffMs > 0) return Math.min(backoffMs, MAX_PAUSE_MS);
     const decision = await this.limiter.acquire(url, DIGEST_MEMBER, true);

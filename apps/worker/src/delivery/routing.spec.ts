@@ -1,5 +1,12 @@
-import type { PopbillEventJob } from '@app/contracts';
-import { DEFAULT_DESTINATION, parseRoutesFile, routeEvent } from './routing';
+import type { PopbillEventJob, PopbillEventJobV1 } from '@app/contracts';
+import { fixtureJob } from '../../test/popbill-fixtures';
+import {
+  compileRoutes,
+  DEFAULT_DESTINATION,
+  parseRoutesFile,
+  parseRoutesText,
+  routeEvent,
+} from './routing';
 
 const event = (overrides: Partial<PopbillEventJob> = {}): PopbillEventJob => ({
   v: 1,
@@ -17,7 +24,7 @@ const event = (overrides: Partial<PopbillEventJob> = {}): PopbillEventJob => ({
 });
 
 describe('routeEvent', () => {
-  const routes = parseRoutesFile({
+  const { routes } = parseRoutesFile({
     routes: [
       { match: { flag: 'schema' }, destination: 'ops' },
       { match: { flag: ['corpnum-mismatch', 'missing-webhook-type'] }, destination: 'security' },
@@ -43,5 +50,67 @@ describe('routeEvent', () => {
     expect(() => parseRoutesFile({ routes: [{ match: { flag: [] }, destination: 'x' }] })).toThrow(
       /flag/,
     );
+  });
+});
+
+const SECRET = 'https://wh.jandi.com/connect-api/webhook/1/secret-token';
+
+const eventOf = (corpNum: string, fixture = 'taxinvoice-issue.json'): PopbillEventJobV1 => ({
+  ...fixtureJob(fixture, { eventId: `e-${corpNum}` }),
+  corpNum,
+});
+
+describe('routes file', () => {
+  it('carries destination URLs and routes by corpNum, first match winning', () => {
+    const { routes, destinations } = parseRoutesFile({
+      destinations: { Acme: SECRET, beta: 'http://127.0.0.1:9/b' },
+      routes: [
+        { match: { eventType: 'NTS', stateCode: 305 }, destination: 'beta' },
+        { match: { corpNum: ['1012345678', 2222222222] }, destination: 'ACME' },
+        { match: { corpNum: '3333333333', eventType: 'Issue' }, destination: 'beta' },
+      ],
+    });
+    expect(destinations).toEqual({ acme: SECRET, beta: 'http://127.0.0.1:9/b' });
+    const route = compileRoutes(routes);
+    expect(route(eventOf('1012345678'))).toBe('acme');
+    expect(route(eventOf('2222222222'))).toBe('acme');
+    expect(route(eventOf('3333333333'))).toBe('beta');
+    expect(route(eventOf('3333333333', 'taxinvoice-open.json'))).toBe('default');
+    expect(route(eventOf('9999999999'))).toBe('default');
+    // An earlier route without corpNum still wins over a company's own route.
+    expect(route(eventOf('1012345678', 'taxinvoice-nts-failed.json'))).toBe('beta');
+  });
+
+  it('looks a thousand companies up by corpNum', () => {
+    const routes = Array.from({ length: 1000 }, (_, i) => ({
+      match: { corpNum: String(1_000_000_000 + i) },
+      destination: `corp_${i}`,
+    }));
+    const route = compileRoutes(parseRoutesFile({ routes }).routes);
+    expect(route(eventOf('1000000000'))).toBe('corp_0');
+    expect(route(eventOf('1000000999'))).toBe('corp_999');
+  });
+
+  it('refuses bad destinations without quoting their URLs', () => {
+    const bad = (destinations: unknown) => () => parseRoutesFile({ destinations, routes: [] });
+    expect(bad({ acme: 'ftp://secret-host/x' })).toThrow(
+      'destinations.acme must be an http(s) URL',
+    );
+    expect(bad({ 'a-b': SECRET })).toThrow('must be a name of letters, digits and _');
+    expect(bad({ default: SECRET })).toThrow('JANDI_WEBHOOK_URL');
+    expect(bad({ acme: SECRET, ACME: SECRET })).toThrow('destinations.acme is defined twice');
+    expect(bad([SECRET])).toThrow('"destinations" must be an object');
+    expect(() => parseRoutesFile({ routes: [], destination: {} })).toThrow(
+      '"destination" is not one of routes, destinations',
+    );
+    for (const attempt of [bad({ acme: 'ftp://secret-host/x' }), bad([SECRET])])
+      expect(attempt).not.toThrow(/secret/);
+  });
+
+  it('reports a JSON syntax error by position, never by the text around it', () => {
+    const text = `{"destinations": {"acme": ${SECRET}}, "routes": []}`;
+    expect(() => JSON.parse(text)).toThrow('https://wh');
+    expect(() => parseRoutesText(text)).toThrow(/^is not valid JSON/);
+    expect(() => parseRoutesText(text)).not.toThrow(/secret|https:|wh/);
   });
 });

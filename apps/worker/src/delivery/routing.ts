@@ -3,6 +3,9 @@ import type { PopbillEventJob } from '@app/contracts';
 /** Name of the destination behind JANDI_WEBHOOK_URL. */
 export const DEFAULT_DESTINATION = 'default';
 
+const NAME = /^[A-Za-z0-9_]+$/;
+const URL_PATTERN = /^https?:\/\/\S+$/;
+
 type Matcher = string[] | undefined;
 
 /** One line of the routes file: the first route whose every given field matches wins. */
@@ -16,6 +19,12 @@ export interface Route {
   flag?: string[];
 }
 
+/** The routes file: routes, and destination URLs it defines itself (secrets: never logged). */
+export interface RoutesFile {
+  routes: Route[];
+  destinations: Record<string, string>;
+}
+
 const FIELDS = ['webhookType', 'eventType', 'stateCode', 'corpNum', 'flag'] as const;
 
 function toMatcher(value: unknown, where: string): Matcher {
@@ -27,25 +36,59 @@ function toMatcher(value: unknown, where: string): Matcher {
   return list.map(String);
 }
 
+/** Destination names are case-insensitive, like the JANDI_WEBHOOK_URL_<NAME> they may come from. */
+function destinationName(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !NAME.test(value)) {
+    throw new Error(`${where} must be a name of letters, digits and _`);
+  }
+  return value.toLowerCase();
+}
+
+/** Never quotes a value: a destination's URL is a secret. */
+function parseDestinations(value: unknown): Record<string, string> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error('"destinations" must be an object of name: URL');
+  }
+  const destinations: Record<string, string> = {};
+  for (const [key, url] of Object.entries(value)) {
+    const name = destinationName(key, `destinations key "${key.slice(0, 64)}"`);
+    if (name === DEFAULT_DESTINATION) {
+      throw new Error('destinations.default is JANDI_WEBHOOK_URL: set it there');
+    }
+    if (destinations[name]) throw new Error(`destinations.${name} is defined twice`);
+    if (typeof url !== 'string' || !URL_PATTERN.test(url.trim())) {
+      throw new Error(`destinations.${name} must be an http(s) URL`);
+    }
+    destinations[name] = url.trim();
+  }
+  return destinations;
+}
+
 /**
- * Parses the routes file: `{ "routes": [{ "match": { "eventType": "NTS", "stateCode": [305] },
- * "destination": "accounting" }] }`. URLs never live in the file: destination "accounting"
- * is read from JANDI_WEBHOOK_URL_ACCOUNTING.
+ * Parses the routes file: `{ "destinations": { "acme": "https://wh.jandi.com/…" }, "routes":
+ * [{ "match": { "corpNum": "1012345678" }, "destination": "acme" }] }`. A destination not in
+ * "destinations" is read from JANDI_WEBHOOK_URL_<NAME> by the caller.
  */
-export function parseRoutesFile(json: unknown): Route[] {
-  const routes = (json as { routes?: unknown } | null)?.routes;
-  if (!Array.isArray(routes)) throw new Error('must be a JSON object with a "routes" array');
-  return routes.map((entry: unknown, index) => {
+export function parseRoutesFile(json: unknown): RoutesFile {
+  const file = (json ?? {}) as { routes?: unknown; destinations?: unknown };
+  if (typeof json !== 'object' || json === null || !Array.isArray(file.routes)) {
+    throw new Error('must be a JSON object with a "routes" array');
+  }
+  for (const key of Object.keys(file)) {
+    if (key !== 'routes' && key !== 'destinations') {
+      throw new Error(`"${key.slice(0, 64)}" is not one of routes, destinations`);
+    }
+  }
+  const destinations = parseDestinations(file.destinations);
+  const routes = file.routes.map((entry: unknown, index) => {
     const where = `routes[${index}]`;
     const { match, destination } = (entry ?? {}) as { match?: unknown; destination?: unknown };
-    if (typeof destination !== 'string' || !/^[A-Za-z0-9_]+$/.test(destination)) {
-      throw new Error(`${where}.destination must be a name of letters, digits and _`);
-    }
+    const route: Route = { destination: destinationName(destination, `${where}.destination`) };
     if (typeof match !== 'object' || match === null) throw new Error(`${where}.match is missing`);
-    const route: Route = { destination: destination.toLowerCase() };
     for (const key of Object.keys(match)) {
       if (!(FIELDS as readonly string[]).includes(key)) {
-        throw new Error(`${where}.match.${key} is not one of ${FIELDS.join(', ')}`);
+        throw new Error(`${where}.match.${key.slice(0, 64)} is not one of ${FIELDS.join(', ')}`);
       }
     }
     for (const field of FIELDS) {
@@ -57,10 +100,29 @@ export function parseRoutesFile(json: unknown): Route[] {
     }
     return route;
   });
+  return { routes, destinations };
 }
 
+/**
+ * Parses the text of the routes file. A JSON syntax error is reported by position only: the
+ * parser's own message quotes the text around it, which may be a webhook URL.
+ */
+export function parseRoutesText(text: string): RoutesFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    // eslint-disable-next-line preserve-caught-error -- the cause quotes the file's secrets
+    throw new Error(`is not valid JSON${position ? ` (at character ${position})` : ''}`);
+  }
+  return parseRoutesFile(json);
+}
+
+type Values = Record<(typeof FIELDS)[number], string[]>;
+
 /** What each route field can match in an event; a route field matches if any value is listed. */
-function eventValues(event: PopbillEventJob): Record<(typeof FIELDS)[number], string[]> {
+function eventValues(event: PopbillEventJob): Values {
   const stateCode = event.body.stateCode;
   const one = (value: string | null) => (value === null ? [] : [value]);
   return {
@@ -73,14 +135,39 @@ function eventValues(event: PopbillEventJob): Record<(typeof FIELDS)[number], st
   };
 }
 
+function matches(route: Route, values: Values): boolean {
+  return FIELDS.every((field) => {
+    const matcher = route[field];
+    return !matcher || values[field].some((value) => matcher.includes(value));
+  });
+}
+
 /** The destination name for an event: the first matching route, else the default. */
 export function routeEvent(event: PopbillEventJob, routes: readonly Route[]): string {
   const values = eventValues(event);
-  const route = routes.find((candidate) =>
-    FIELDS.every((field) => {
-      const matcher = candidate[field];
-      return !matcher || values[field].some((value) => matcher.includes(value));
-    }),
-  );
-  return route?.destination ?? DEFAULT_DESTINATION;
+  return routes.find((route) => matches(route, values))?.destination ?? DEFAULT_DESTINATION;
+}
+
+/**
+ * routeEvent for a fixed list, indexed by corpNum, so a thousand companies routed one by one
+ * cost one lookup, not a scan.
+ */
+export function compileRoutes(routes: readonly Route[]): (event: PopbillEventJob) => string {
+  const byCorpNum = new Map<string, number[]>();
+  const anyCorpNum: number[] = [];
+  routes.forEach((route, index) => {
+    if (!route.corpNum) return anyCorpNum.push(index);
+    for (const corpNum of new Set(route.corpNum)) {
+      const list = byCorpNum.get(corpNum) ?? [];
+      list.push(index);
+      byCorpNum.set(corpNum, list);
+    }
+  });
+  return (event) => {
+    const values = eventValues(event);
+    const own = values.corpNum.length === 0 ? undefined : byCorpNum.get(values.corpNum[0]);
+    const candidates = own ? [...own, ...anyCorpNum].sort((a, b) => a - b) : anyCorpNum;
+    const index = candidates.find((i) => matches(routes[i], values));
+    return index === undefined ? DEFAULT_DESTINATION : routes[index].destination;
+  };
 }

@@ -80,6 +80,8 @@ export function describeForJandi(event: PopbillEventJob): EventHeadline {
     subject: shown(headline.subject, MAX_TITLE_CHARS),
     what: shown(headline.what, MAX_DESCRIPTION_CHARS),
     about: shown(headline.about, MAX_DESCRIPTION_CHARS),
+    document: headline.document === null ? null : shown(headline.document, MAX_TITLE_CHARS),
+    corpNum: headline.corpNum === null ? null : shown(headline.corpNum, MAX_TITLE_CHARS),
     itemKey: headline.itemKey === null ? null : shown(headline.itemKey, MAX_TITLE_CHARS),
     problems: headline.problems.map((problem) => shown(problem, MAX_TITLE_CHARS)),
   };

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { sleep } from '../../../../test/support/process';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../../../../test/support/redis';
-import { DigestPool, eventMarkKey } from './digest-pool';
+import { activePoolsKey, DigestPool, eventMarkKey, urlHash } from './digest-pool';
 import { poolScore } from './digest-policy';
 
 describe('DigestPool (real Redis)', () => {
@@ -84,5 +84,32 @@ describe('DigestPool (real Redis)', () => {
     expect(await pool.backOff(u, (f) => f * 1000)).toBe(1);
     expect(await pool.backOff(u, (f) => f * 1000)).toBe(2);
     expect((await pool.prepare(u)).backoffMs).toBeGreaterThan(1500);
+  });
+
+  it('lists a destination as active from its first pooled event until nothing is left', async () => {
+    const u = url();
+    const hash = urlHash(u);
+    expect(await pool.active()).not.toContain(hash);
+    await fill(u, ['a', 'b']);
+    expect(await other.active()).toContain(hash);
+    const batch = await pool.claim(u, 2, 5000);
+    // Claimed but not committed: still served, so a dead sender's lease gets reaped.
+    expect((await pool.prepare(u)).poolSize).toBe(0);
+    expect(await pool.active()).toContain(hash);
+    await pool.commit(u, batch.batchId, [
+      { jobId: 'a', eventId: 'a' },
+      { jobId: 'b', eventId: 'b' },
+    ]);
+    await pool.prepare(u);
+    expect(await pool.active()).not.toContain(hash);
+  });
+
+  it('marks pools filled before the active set existed as active', async () => {
+    const u = url();
+    await fill(u, ['old']);
+    await redis.srem(activePoolsKey(prefix), urlHash(u));
+    await pool.markActive([u, url()]);
+    expect(await pool.active()).toEqual(expect.arrayContaining([urlHash(u)]));
+    expect(await pool.active()).not.toContain(urlHash(`http://jandi.test/pool-${n}`));
   });
 });

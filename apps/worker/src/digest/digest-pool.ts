@@ -15,11 +15,23 @@ export function eventMarkKey(
   return `${prefix}:jandi-${kind}:${id}`;
 }
 
-/** A URL's pool keys; they carry a digest of the webhook URL, never the secret itself. */
+/** Names a URL in Redis keys and sets: a digest of the webhook URL, never the secret itself. */
+export function urlHash(url: string): string {
+  return createHash('sha256').update(url).digest('hex').slice(0, 16);
+}
+
+/** The set of URLs whose pool holds events or batches in flight: what digest senders serve. */
+export function activePoolsKey(prefix: string): string {
+  return `${prefix}:jandi-digest:active`;
+}
+
+/** A URL's pool keys. */
 export function digestPoolKeys(prefix: string, url: string) {
-  const hash = createHash('sha256').update(url).digest('hex').slice(0, 16);
+  const hash = urlHash(url);
   const base = `${prefix}:jandi-digest:${hash}`;
   return {
+    hash,
+    active: activePoolsKey(prefix),
     pool: `${base}:pool`,
     claimed: `${base}:claimed`,
     scores: `${base}:scores`,
@@ -53,10 +65,14 @@ if redis.call('EXISTS', KEYS[4]) == 1 then return {'solo', size} end
 return {'none', size}
 `;
 
-/* KEYS: pool, delivered marker. ARGV: job id, score. Returns 0 when already delivered. */
+/*
+ * KEYS: pool, delivered marker, active set. ARGV: job id, score, URL hash.
+ * Returns 0 when already delivered.
+ */
 const JOIN = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[3])
 return 1
 `;
 
@@ -131,8 +147,9 @@ return foreign
 `;
 
 /*
- * KEYS: pool, claimed, scores, leases, backoff. Puts the members of batches whose lease ran out
- * (their sender died) back into the pool. Returns {pool size, backoff ms left, reaped}.
+ * KEYS: pool, claimed, scores, leases, backoff, active set. ARGV: URL hash. Puts the members of
+ * batches whose lease ran out (their sender died) back into the pool; leaves the active set once
+ * nothing is pooled or in flight. Returns {pool size, backoff ms left, reaped}.
  */
 const PREPARE = `
 local t = redis.call('TIME')
@@ -155,7 +172,9 @@ if #expired > 0 then
     end
   end
 end
-return {redis.call('ZCARD', KEYS[1]), math.max(0, redis.call('PTTL', KEYS[5])), reaped}
+local size = redis.call('ZCARD', KEYS[1])
+if size == 0 and redis.call('ZCARD', KEYS[4]) == 0 then redis.call('SREM', KEYS[6], ARGV[1]) end
+return {size, math.max(0, redis.call('PTTL', KEYS[5])), reaped}
 `;
 
 /* KEYS: pool. ARGV: rank boundary. Returns {size, oldest score of each rank or '', now}. */
@@ -195,18 +214,26 @@ export class DigestPool {
     this.redis = redis as PoolRedis;
     if (!('digestInspect' in redis)) {
       redis.defineCommand('digestInspect', { numberOfKeys: 4, lua: INSPECT });
-      redis.defineCommand('digestJoin', { numberOfKeys: 2, lua: JOIN });
+      redis.defineCommand('digestJoin', { numberOfKeys: 3, lua: JOIN });
       redis.defineCommand('digestClaim', { numberOfKeys: 4, lua: CLAIM });
       redis.defineCommand('digestRelease', { lua: RELEASE });
       redis.defineCommand('digestRenew', { numberOfKeys: 1, lua: RENEW });
       redis.defineCommand('digestCommit', { lua: COMMIT });
-      redis.defineCommand('digestPrepare', { numberOfKeys: 5, lua: PREPARE });
+      redis.defineCommand('digestPrepare', { numberOfKeys: 6, lua: PREPARE });
       redis.defineCommand('digestStats', { numberOfKeys: 1, lua: STATS });
     }
   }
 
+  /** Keys by URL: hashing a URL on every call showed in profiles. URLs come from config. */
+  private readonly keysByUrl = new Map<string, ReturnType<typeof digestPoolKeys>>();
+
   private keys(url: string) {
-    return digestPoolKeys(this.prefix, url);
+    let keys = this.keysByUrl.get(url);
+    if (keys === undefined) {
+      keys = digestPoolKeys(this.prefix, url);
+      this.keysByUrl.set(url, keys);
+    }
+    return keys;
   }
 
   private mark(kind: 'delivered' | 'solo', id: string): string {
@@ -234,7 +261,14 @@ export class DigestPool {
   async join(url: string, jobId: string, eventId: string, score: number): Promise<boolean> {
     const k = this.keys(url);
     return (
-      (await this.redis.digestJoin(k.pool, this.mark('delivered', eventId), jobId, score)) === 1
+      (await this.redis.digestJoin(
+        k.pool,
+        this.mark('delivered', eventId),
+        k.active,
+        jobId,
+        score,
+        k.hash,
+      )) === 1
     );
   }
 
@@ -247,6 +281,8 @@ export class DigestPool {
       k.scores,
       k.leases,
       k.backoff,
+      k.active,
+      k.hash,
     );
     return { poolSize: Number(poolSize), backoffMs: Number(backoffMs), reaped: Number(reaped) };
   }
@@ -336,6 +372,30 @@ export class DigestPool {
     const failures = await this.redis.incr(k.failures);
     await this.redis.set(k.backoff, '1', 'PX', Math.max(1, Math.round(delayFor(failures))));
     return failures;
+  }
+
+  /** Hashes (urlHash) of the URLs whose pool holds events or batches in flight. */
+  async active(): Promise<string[]> {
+    return this.redis.smembers(activePoolsKey(this.prefix));
+  }
+
+  /**
+   * Marks the URLs whose pool holds anything as active: pools filled before the active set
+   * existed, or whose marker was lost, are served again.
+   */
+  async markActive(urls: readonly string[]): Promise<void> {
+    const sizes = await Promise.all(
+      urls.map(async (url) => {
+        const k = this.keys(url);
+        const [pooled, leased] = await Promise.all([
+          this.redis.zcard(k.pool),
+          this.redis.zcard(k.leases),
+        ]);
+        return pooled + leased;
+      }),
+    );
+    const busy = urls.filter((_, i) => sizes[i] > 0).map(urlHash);
+    if (busy.length > 0) await this.redis.sadd(activePoolsKey(this.prefix), ...busy);
   }
 
   /** Pool size and the age of its oldest event (0 when empty), on the Redis clock. */

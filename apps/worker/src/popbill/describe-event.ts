@@ -20,6 +20,10 @@ export interface EventHeadline {
   outcome: Outcome;
   /** "승인번호 …, 공급자 사업자번호 101-23-45678" (or the document's own number); may be empty. */
   about: string;
+  /** The number a person files the document by, labelled: "승인번호 …", "문서번호 …"; or null. */
+  document: string | null;
+  /** The member company's business number, formatted: "101-23-45678"; or null. */
+  corpNum: string | null;
   itemKey: string | null;
   /** The product and event type are ones we render by name. */
   known: boolean;
@@ -143,8 +147,9 @@ export function describeEvent(event: PopbillEventJob): EventHeadline {
   const what = known
     ? known.what
     : `${event.eventType ? `'${event.eventType}' ` : ''}이벤트 수신${product ? ' (알 수 없는 이벤트 종류)' : ''}`;
+  const document = documentNumber(body);
   const about = [
-    documentNumber(body),
+    document,
     corpNum ? `${corpNumLabel(event.webhookType)} ${formatCorpNum(corpNum)}` : null,
   ]
     .filter(Boolean)
@@ -154,6 +159,8 @@ export function describeEvent(event: PopbillEventJob): EventHeadline {
     what,
     outcome: known?.outcome ?? outcomeOfState(code),
     about,
+    document,
+    corpNum: corpNum ? formatCorpNum(corpNum) : null,
     itemKey: scalar(body.itemKey),
     known: known !== null,
     problems: problemsOf(event, product !== undefined, known !== null),

@@ -158,4 +158,24 @@ describe('JandiQuotaLimiter (real Redis)', () => {
     await quota.finish(other, unsent.sendId, 'not-sent');
     expect((await quota.acquire(other, 'd')).granted).toBe(true);
   });
+
+  it('lets the keys of an idle destination expire, never before their entries leave every window', async () => {
+    const quota = limiter('1/1s,2/3s', 0, 500);
+    const url = 'http://jandi.test/idle';
+    const key = quota.keyOf(url);
+    const redis = clients[clients.length - 1];
+    const sent = await quota.acquire(url, 'a');
+    if (!sent.granted) throw new Error('first should be granted');
+    // In flight: counts until its deadline (2 × 500 ms) and then a whole window (3 s).
+    const flightTtl = await redis.pttl(`${key}:flight`);
+    expect(flightTtl).toBeGreaterThan(3000 + 1000);
+    expect(flightTtl).toBeLessThanOrEqual(3000 + 1000 + 1000);
+    expect(await quota.acquire(url, 'b')).toMatchObject({ granted: false });
+    const heldTtl = await redis.pttl(`${key}:held`);
+    expect(heldTtl).toBeGreaterThan(3000);
+    await quota.settle(url, sent.sendId);
+    const sentTtl = await redis.pttl(`${key}:sent`);
+    expect(sentTtl).toBeGreaterThan(3000);
+    expect(sentTtl).toBeLessThanOrEqual(3000 + 1000);
+  });
 });

@@ -53,10 +53,14 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - maxw))
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - maxw))
 -- A send never settled (its worker died) counts as arriving at its deadline.
+local moved = false
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)) do
   redis.call('ZADD', KEYS[1], redis.call('ZSCORE', KEYS[4], m), m)
   redis.call('ZREM', KEYS[4], m)
+  moved = true
 end
+-- Every sent entry leaves every window maxw after it: an idle destination's keys expire.
+if moved then redis.call('PEXPIRE', KEYS[1], maxw + 1000) end
 local flying = redis.call('ZCARD', KEYS[4])
 `;
 
@@ -94,6 +98,8 @@ local function send()
   local id = member .. '@' .. now .. '#' .. ARGV[7 + 2 * n]
   redis.call('ZREM', KEYS[2], member)
   redis.call('ZADD', KEYS[4], now + flightMs, id)
+  -- An unsettled send counts until its deadline plus a window; the key outlives both.
+  redis.call('PEXPIRE', KEYS[4], flightMs + maxw + 1000)
   return {1, now, now, id}
 end
 
@@ -107,6 +113,14 @@ if own then
     if free - now <= inline then return {0, free, now, ''} end
   end
   redis.call('ZREM', KEYS[2], member)
+end
+
+-- Nothing reserved ahead, no answer stamped after now, and the windows allow it: the reservation
+-- below would grant now too, so send without scanning every entry.
+local latest = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+if not own and cooldown <= now and (not latest or tonumber(latest) <= now)
+  and (#reserveFrom == 1 or redis.call('ZCARD', KEYS[2]) == 0) and sentFree() == now then
+  return send()
 end
 
 -- Reserve: the earliest slot after every entry (sent or held) that keeps each window in bounds.
@@ -124,14 +138,24 @@ for i = 1, n do
 end
 if slot == now and sentFree() == now then return send() end
 redis.call('ZADD', KEYS[2], slot, member)
+-- A reservation only schedules; it may lapse once its slot and a window have passed.
+if redis.call('PTTL', KEYS[2]) < slot - now + maxw then
+  redis.call('PEXPIRE', KEYS[2], slot - now + maxw + 1000)
+end
 return {0, slot, now, ''}
 `;
 
-/* KEYS: sent, flight. ARGV: send id. The answer came: the request reached JANDI before now. */
+/*
+ * KEYS: sent, flight. ARGV: send id, key lifetime ms (the widest window and more).
+ * The answer came: the request reached JANDI before now.
+ */
 const SETTLE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
-if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then redis.call('ZADD', KEYS[1], now, ARGV[1]) end
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then
+  redis.call('ZADD', KEYS[1], now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+end
 return now
 `;
 
@@ -176,7 +200,12 @@ type LimiterRedis = Redis & {
     flight: string,
     ...args: (string | number)[]
   ): Promise<[number, number, number, string]>;
-  jandiQuotaSettle(sent: string, flight: string, sendId: string): Promise<number>;
+  jandiQuotaSettle(
+    sent: string,
+    flight: string,
+    sendId: string,
+    lifetimeMs: number,
+  ): Promise<number>;
   jandiQuotaAbandon(flight: string, sendId: string): Promise<number>;
   jandiQuotaCooldown(cooldown: string, ms: number): Promise<number>;
   jandiQuotaHeadroom(sent: string, flight: string, ...args: (string | number)[]): Promise<number[]>;
@@ -191,6 +220,10 @@ type LimiterRedis = Redis & {
 export class JandiQuotaLimiter {
   private readonly redis: LimiterRedis;
   private readonly limitArgs: number[];
+  /** Key stems by URL: hashing a URL on every call showed in profiles. URLs come from config. */
+  private readonly keys = new Map<string, string>();
+  /** How long a sent entry can still count in some window, plus a margin: its key's lifetime. */
+  private readonly sentLifetimeMs: number;
 
   constructor(
     redis: Redis,
@@ -201,6 +234,8 @@ export class JandiQuotaLimiter {
       options.limits.length,
       ...options.limits.flatMap((l) => [l.count, l.windowMs]),
     ];
+    this.sentLifetimeMs =
+      Math.max(...options.limits.map((l) => l.windowMs)) + options.safetyMs + 1000;
     if (!('jandiQuotaAcquire' in redis)) {
       redis.defineCommand('jandiQuotaAcquire', { numberOfKeys: 4, lua: ACQUIRE });
       redis.defineCommand('jandiQuotaSettle', { numberOfKeys: 2, lua: SETTLE });
@@ -216,7 +251,12 @@ export class JandiQuotaLimiter {
 
   /** Quota is per webhook URL. */
   keyOf(url: string): string {
-    return quotaKey(this.options.prefix, url);
+    let key = this.keys.get(url);
+    if (key === undefined) {
+      key = quotaKey(this.options.prefix, url);
+      this.keys.set(url, key);
+    }
+    return key;
   }
 
   /**
@@ -257,7 +297,7 @@ export class JandiQuotaLimiter {
   /** Records that a granted send got its answer. */
   async settle(url: string, sendId: string): Promise<void> {
     const key = this.keyOf(url);
-    await this.redis.jandiQuotaSettle(`${key}:sent`, `${key}:flight`, sendId);
+    await this.redis.jandiQuotaSettle(`${key}:sent`, `${key}:flight`, sendId, this.sentLifetimeMs);
   }
 
   /** A granted send that will not be made after all (nothing to send): its slot is free again. */

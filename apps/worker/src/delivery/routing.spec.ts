@@ -100,6 +100,7 @@ describe('routes file', () => {
     expect(bad({ default: SECRET })).toThrow('JANDI_WEBHOOK_URL');
     expect(bad({ acme: SECRET, ACME: SECRET })).toThrow('destinations.acme is defined twice');
     expect(bad([SECRET])).toThrow('"destinations" must be an object');
+    expect(parseRoutesFile({ _comment: ['notes'], routes: [] }).routes).toEqual([]);
     expect(() => parseRoutesFile({ routes: [], destination: {} })).toThrow(
       '"destination" is not one of routes, destinations',
     );

@@ -76,7 +76,8 @@ export function parseRoutesFile(json: unknown): RoutesFile {
     throw new Error('must be a JSON object with a "routes" array');
   }
   for (const key of Object.keys(file)) {
-    if (key !== 'routes' && key !== 'destinations') {
+    // Keys starting with "_" are comments (JSON has none), as in config/routes.example.json.
+    if (key !== 'routes' && key !== 'destinations' && !key.startsWith('_')) {
       throw new Error(`"${key.slice(0, 64)}" is not one of routes, destinations`);
     }
   }

@@ -29,7 +29,7 @@ describe('docker-compose.yml and Dockerfile', () => {
     expect(read('Dockerfile')).toMatch(/^WORKDIR \/app$/m);
     const example = JSON.parse(read('config/routes.example.json')) as { _comment: string[] };
     expect(example._comment.join(' ')).toContain('JANDI_ROUTES_FILE=config/routes.json');
-    expect(parseRoutesFile(example)).toEqual([
+    expect(parseRoutesFile(example).routes).toEqual([
       expect.objectContaining({ destination: 'accounting', stateCode: ['305'] }),
     ]);
   });

@@ -1,4 +1,4 @@
-import { jandiAnswer, type JandiResponse } from './classify-jandi-response';
+import { jandiAnswer, type JandiResponse } from '../jandi/classify-jandi-response';
 
 /** What one send to JANDI did, for the job's log in Bull Board. Never holds the URL. */
 export interface SendReport {

@@ -11,16 +11,17 @@ import {
 import { pooledPollMs, poolScore, shouldPool } from '../digest/digest-policy';
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { JandiQuotaLimiter, type QuotaDecision } from '../rate-limit/jandi-quota.limiter';
-import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
-import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { WORKER_REDIS } from '../redis/redis.module';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
 import { describeAnswer, type SendReport } from './attempt-log';
-import { classifyJandiResponse } from './classify-jandi-response';
-import { JandiDigestSender } from './jandi-digest.sender';
-import { JandiClient, requestFate } from './jandi.client';
-import { OpsNotices } from './ops-notices';
+import { classifyJandiResponse } from '../jandi/classify-jandi-response';
+import { JandiDigestSender } from '../digest/jandi-digest.sender';
+import { JandiClient, requestFate } from '../jandi/jandi.client';
+import { OpsNotices } from '../ops/ops-notices';
 import { compileRoutes } from './routing';
 import { ShutdownSignal } from './shutdown.signal';
-import { describeEvent, toJandiMessage } from './to-jandi-message';
+import { describeEvent } from '../popbill/describe-event';
+import { toJandiMessage } from '../rendering/to-jandi-message';
 
 /** `sent`: what the request to JANDI did, when one was made; `decision` words the wait. */
 export type DeliveryOutcome =

@@ -1,4 +1,4 @@
-import { parseRateLimits } from '../rate-limit/quota-math';
+import { parseRateLimits } from '../config/rate-limits';
 import {
   enqueuedAtOf,
   eventsPerMessageNeeded,

@@ -1,7 +1,7 @@
 import type { PopbillEventJobV1 } from '@app/contracts';
 import { fixtureJob } from '../../test/popbill-fixtures';
 import { eventsPerMessageNeeded } from '../digest/digest-policy';
-import { parseRateLimits } from '../rate-limit/quota-math';
+import { parseRateLimits } from '../config/rate-limits';
 import { describeForJandi } from './to-jandi-message';
 import {
   compactLine,

@@ -7,13 +7,13 @@ import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
-import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
-import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
-import { classifyJandiResponse } from './classify-jandi-response';
-import { plainText } from './jandi-markup';
-import { JandiClient, requestFate } from './jandi.client';
-import { ShutdownSignal } from './shutdown.signal';
-import type { JandiMessage } from './to-jandi-message';
+import { WORKER_REDIS } from '../redis/redis.module';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
+import { classifyJandiResponse } from '../jandi/classify-jandi-response';
+import { plainText } from '../jandi/jandi-markup';
+import { JandiClient, requestFate } from '../jandi/jandi.client';
+import { ShutdownSignal } from '../delivery/shutdown.signal';
+import type { JandiMessage } from '../jandi/jandi-message';
 
 /** The destination behind JANDI_WEBHOOK_URL_OPS. */
 export const OPS_DESTINATION = 'ops';

@@ -17,13 +17,13 @@ import { Job, type Queue } from 'bullmq';
 import { DigestPool, urlHash, type ClaimedBatch } from '../digest/digest-pool';
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { JandiQuotaLimiter, type QuotaDecision } from '../rate-limit/jandi-quota.limiter';
-import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
-import { describeAnswer } from './attempt-log';
-import { classifyJandiResponse, type JandiResponse } from './classify-jandi-response';
-import { JandiClient, requestFate } from './jandi.client';
-import { relayBackoffDelay } from './relay-backoff';
-import { ShutdownSignal } from './shutdown.signal';
-import { toJandiDigest } from './to-jandi-digest';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
+import { describeAnswer } from '../delivery/attempt-log';
+import { classifyJandiResponse, type JandiResponse } from '../jandi/classify-jandi-response';
+import { JandiClient, requestFate } from '../jandi/jandi.client';
+import { relayBackoffDelay } from '../delivery/relay-backoff';
+import { ShutdownSignal } from '../delivery/shutdown.signal';
+import { toJandiDigest } from '../rendering/to-jandi-digest';
 
 /** The limiter member of every replica's digest sender: one shared reservation per URL. */
 export const DIGEST_MEMBER = 'digest-sender';

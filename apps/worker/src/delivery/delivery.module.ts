@@ -4,18 +4,17 @@ import { DeadLetterPruner } from '../admin/dead-letter-pruner';
 import { JandiDeliveryProcessor } from './jandi-delivery.processor';
 import { JandiDeliveryService } from './jandi-delivery.service';
 import { JandiDigestSender } from '../digest/jandi-digest.sender';
-import { JandiClient } from '../jandi/jandi.client';
+import { JandiModule } from '../jandi/jandi.module';
 import { OpsNotices } from '../ops/ops-notices';
 import { ShutdownSignal } from './shutdown.signal';
 
 @Module({
-  imports: [DigestModule],
+  imports: [DigestModule, JandiModule],
   providers: [
     DeadLetterPruner,
     JandiDeliveryProcessor,
     JandiDeliveryService,
     JandiDigestSender,
-    JandiClient,
     ShutdownSignal,
     OpsNotices,
   ],

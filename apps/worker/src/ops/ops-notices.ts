@@ -9,9 +9,8 @@ import { WorkerMetrics } from '../metrics/worker.metrics';
 import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
 import { WORKER_REDIS } from '../redis/redis.module';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
-import { classifyJandiResponse } from '../jandi/classify-jandi-response';
 import { plainText } from '../jandi/jandi-markup';
-import { JandiClient, requestFate } from '../jandi/jandi.client';
+import { JandiSender } from '../jandi/jandi.sender';
 import { ShutdownSignal } from '../delivery/shutdown.signal';
 import type { JandiMessage } from '../jandi/jandi-message';
 
@@ -87,7 +86,7 @@ export class OpsNotices {
     @Inject(WORKER_REDIS) private readonly redis: Redis,
     @InjectQueue(RELAY_QUEUE) private readonly queue: Queue,
     private readonly limiter: JandiQuotaLimiter,
-    private readonly client: JandiClient,
+    private readonly sender: JandiSender,
     private readonly metrics: WorkerMetrics,
     private readonly shutdown: ShutdownSignal,
   ) {}
@@ -174,15 +173,12 @@ export class OpsNotices {
       );
       decision = await this.limiter.acquire(url, member);
     }
-    const response = await this.client.post(url, message, decision.sendBy, this.shutdown.signal);
-    await this.limiter.finish(url, decision.sendId, requestFate(response));
-    if (response.kind === 'expired' || response.kind === 'aborted') return 'failed';
-    const verdict = classifyJandiResponse(response);
-    if (verdict.outcome === 'delivered') return 'sent';
-    this.logger.warn(
-      { destination: OPS_DESTINATION, outcome: verdict.outcome },
-      'ops notice not accepted by JANDI',
-    );
-    return 'failed';
+    const { verdict } = await this.sender.send(url, message, decision, {
+      destination: OPS_DESTINATION,
+      what: 'ops notice',
+      log: { destination: OPS_DESTINATION },
+      abort: this.shutdown.signal,
+    });
+    return verdict.kind === 'delivered' ? 'sent' : 'failed';
   }
 }

@@ -2,6 +2,18 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** The worker's feature folders: what config/, redis/ and rate-limit/ sit below. */
+const WORKER_FEATURES = [
+  'popbill',
+  'rendering',
+  'jandi',
+  'delivery',
+  'digest',
+  'ops',
+  'admin',
+  'health',
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'eslint.config.mjs'] },
   eslint.configs.recommended,
@@ -35,6 +47,13 @@ export default tseslint.config(
   },
   ...apartFrom('apps/ingest', ['worker', 'jandi-sink']),
   ...apartFrom('apps/worker', ['ingest', 'jandi-sink']),
+  // The worker's floors, lowest first: a folder never imports one that builds on it.
+  ...workerFloor('config', [...WORKER_FEATURES, 'redis', 'metrics']),
+  ...workerFloor('redis', WORKER_FEATURES),
+  ...workerFloor('rate-limit', WORKER_FEATURES),
+  ...workerFloor('popbill', ['jandi', 'rendering', 'delivery', 'digest']),
+  ...workerFloor('jandi', ['delivery', 'digest', 'rendering']),
+  ...workerFloor('rendering', ['delivery', 'digest']),
   ...apartFrom('apps/jandi-sink', ['ingest', 'worker']),
   {
     files: ['libs/**/*.ts'],
@@ -48,18 +67,38 @@ export default tseslint.config(
 );
 
 /** Apps share code only through libs/: one app never imports another. */
+function appPatterns(others) {
+  return others.map((other) => ({
+    group: [`**/${other}/src/**`, `**/apps/${other}/**`],
+    message: 'Apps never import each other: move what both need to libs/.',
+  }));
+}
+
 function apartFrom(app, others) {
   return [
     {
       files: [`${app}/**/*.ts`],
+      rules: { 'no-restricted-imports': ['error', { patterns: appPatterns(others) }] },
+    },
+  ];
+}
+
+/** A worker folder that must not import `above`; the app boundary still holds (rules replace). */
+function workerFloor(folder, above) {
+  return [
+    {
+      files: [`apps/worker/src/${folder}/**/*.ts`],
       rules: {
         'no-restricted-imports': [
           'error',
           {
-            patterns: others.map((other) => ({
-              group: [`**/${other}/src/**`, `**/apps/${other}/**`],
-              message: 'Apps never import each other: move what both need to libs/.',
-            })),
+            patterns: [
+              ...appPatterns(['ingest', 'jandi-sink']),
+              ...above.map((other) => ({
+                group: [`../${other}`, `../${other}/**`, `**/src/${other}/**`],
+                message: `${folder}/ sits below ${other}/: it must not import it.`,
+              })),
+            ],
           },
         ],
       },

@@ -11,11 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { printRows, runBench } from './support';
 import { waitFor } from '../test/support/process';
 import { messagesWithin } from '../apps/worker/src/digest/digest-policy';
-import {
-  idealDurationMs,
-  parseRateLimits,
-  worstWindow,
-} from '../apps/worker/src/rate-limit/quota-math';
+import { parseRateLimits } from '../apps/worker/src/config/rate-limits';
+import { idealDurationMs, worstWindow } from '../test/support/quota-math';
 import { enqueueBurst, isDigest, shownCounts } from '../apps/worker/test/burst';
 import { DEFAULT_PATH, WorkerHarness } from '../apps/worker/test/worker-harness';
 

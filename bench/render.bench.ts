@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { JsonObject } from '@app/contracts';
 import { printRows, runBench } from './support';
 import { fixtureJob } from '../apps/worker/test/popbill-fixtures';
-import { toJandiMessage } from '../apps/worker/src/delivery/to-jandi-message';
+import { toJandiMessage } from '../apps/worker/src/rendering/to-jandi-message';
 
 const BODY_LIMIT_BYTES = Number(process.env.BENCH_BODY_LIMIT_BYTES ?? 262_144);
 const MIN_RUN_MS = 1000;

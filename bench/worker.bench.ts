@@ -6,11 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { printRows, runBench } from './support';
 import { waitFor, sleep } from '../test/support/process';
-import {
-  idealDurationMs,
-  parseRateLimits,
-  worstWindow,
-} from '../apps/worker/src/rate-limit/quota-math';
+import { parseRateLimits } from '../apps/worker/src/config/rate-limits';
+import { idealDurationMs, worstWindow } from '../test/support/quota-math';
 import { DEFAULT_PATH, SCALED_LIMITS, WorkerHarness } from '../apps/worker/test/worker-harness';
 
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 160);

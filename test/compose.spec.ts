@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { parseRoutesFile } from '../apps/worker/src/delivery/routing';
+import { parseRoutesFile } from '../apps/worker/src/config/routes-file';
 import { composeConfig, composeFile } from './support/compose';
 import { REPO_ROOT } from './support/process';
 

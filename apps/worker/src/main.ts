@@ -5,7 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { ConfigError, redactConfig, stopOnSignals } from '@app/contracts';
 import { version } from '../../../package.json';
 import { JandiDeliveryProcessor } from './delivery/jandi-delivery.processor';
-import { loadWorkerConfig } from './worker.config';
+import { loadWorkerConfig } from './config/worker.config';
 import { WorkerModule } from './worker.module';
 
 async function bootstrap(): Promise<void> {

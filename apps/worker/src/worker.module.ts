@@ -10,8 +10,9 @@ import { configureDeliveryWorker } from './delivery/jandi-delivery.processor';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { RedisModule } from './redis/redis.module';
 import { ShutdownLog } from './shutdown.log';
-import { bullConnection, WORKER_CONFIG, type WorkerConfig } from './worker.config';
+import { bullConnection, WORKER_CONFIG, type WorkerConfig } from './config/worker.config';
 
 @Global()
 @Module({})
@@ -63,6 +64,7 @@ export class WorkerModule implements OnApplicationShutdown {
           prefix: config.queuePrefix,
         }),
         RelayQueueModule,
+        RedisModule,
         RateLimitModule,
         MetricsModule,
         DeliveryModule,

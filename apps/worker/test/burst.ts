@@ -1,7 +1,7 @@
 import { DELIVER_EVENT_JOB, RELAY_JOB_OPTIONS, type PopbillEventJobV1 } from '@app/contracts';
 import type { AcceptedMessage } from '@app/jandi-standin';
 import type { Queue } from 'bullmq';
-import { FAILURE_MARK } from '../src/delivery/to-jandi-digest';
+import { FAILURE_MARK } from '../src/rendering/to-jandi-digest';
 import { fixtureJob } from './popbill-fixtures';
 
 /** An 18-character document key unique to (series, i): series is one capital letter. */

@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { sleep, waitFor } from '../../../test/support/process';
 import { TEST_REDIS_URL } from '../../../test/support/redis';
 import { quotaKey } from '../src/rate-limit/jandi-quota.limiter';
-import { worstWindow } from '../src/rate-limit/quota-math';
+import { worstWindow } from '../../../test/support/quota-math';
 import { enqueueBurst, shownCounts } from './burst';
 import { DEFAULT_PATH, WorkerHarness } from './worker-harness';
 

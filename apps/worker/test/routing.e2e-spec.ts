@@ -2,7 +2,7 @@ import { DELIVER_EVENT_JOB, RELAY_JOB_OPTIONS, type PopbillEventJobV1 } from '@a
 import { waitFor } from '../../../test/support/process';
 import { fixtureJob } from './popbill-fixtures';
 import { DEFAULT_PATH, SCALED_WINDOWS, WorkerHarness } from './worker-harness';
-import { worstWindow } from '../src/rate-limit/quota-math';
+import { worstWindow } from '../../../test/support/quota-math';
 
 const COMPANIES = ['1010000001', '1010000002', '1010000003', '1010000004'];
 const pathOf = (corpNum: string) => `/connect-api/webhook/7/corp-${corpNum}-token`;

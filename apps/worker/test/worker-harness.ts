@@ -11,7 +11,7 @@ import { JandiStandin } from '@app/jandi-standin';
 import { Queue, type JobsOptions } from 'bullmq';
 import { freePort, startApp, type RunningApp } from '../../../test/support/process';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../../../test/support/redis';
-import { worstWindow } from '../src/rate-limit/quota-math';
+import { worstWindow } from '../../../test/support/quota-math';
 import { fixtureJob } from './popbill-fixtures';
 
 export const SCALED_LIMITS = '6/1s,50/10s';

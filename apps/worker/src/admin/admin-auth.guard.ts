@@ -7,7 +7,7 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { describeRedis, RELAY_QUEUE } from '@app/contracts';
 import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
-import { bullConnection, loadQueueConfig } from '../worker.config';
+import { bullConnection, loadQueueConfig } from '../config/worker.config';
 import { DeadLetters, type DeadLetter, type ReplayFilter } from './dead-letters';
 
 const USAGE = `Usage: npm run replay -- (--all | --reason TEXT | --since TIME | --until TIME | --id JOB) [options]

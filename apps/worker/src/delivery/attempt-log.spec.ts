@@ -1,4 +1,5 @@
-import { attemptLine, describeAnswer } from './attempt-log';
+import { describeAnswer } from '../jandi/classify-jandi-response';
+import { attemptLine } from './attempt-log';
 
 describe('attempt log lines', () => {
   it("put JANDI's status, code and message in words", () => {

@@ -1,21 +1,20 @@
 import { Module } from '@nestjs/common';
 import { DigestModule } from '../digest/digest.module';
-import { DeadLetterPruner } from './dead-letter-pruner';
+import { DeadLetterPruner } from '../admin/dead-letter-pruner';
 import { JandiDeliveryProcessor } from './jandi-delivery.processor';
 import { JandiDeliveryService } from './jandi-delivery.service';
-import { JandiDigestSender } from './jandi-digest.sender';
-import { JandiClient } from './jandi.client';
-import { OpsNotices } from './ops-notices';
+import { JandiDigestSender } from '../digest/jandi-digest.sender';
+import { JandiModule } from '../jandi/jandi.module';
+import { OpsNotices } from '../ops/ops-notices';
 import { ShutdownSignal } from './shutdown.signal';
 
 @Module({
-  imports: [DigestModule],
+  imports: [DigestModule, JandiModule],
   providers: [
     DeadLetterPruner,
     JandiDeliveryProcessor,
     JandiDeliveryService,
     JandiDigestSender,
-    JandiClient,
     ShutdownSignal,
     OpsNotices,
   ],

@@ -14,12 +14,13 @@ import {
   type WorkerOptions,
 } from 'bullmq';
 import { WorkerMetrics } from '../metrics/worker.metrics';
-import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
 import { attemptLine, type SendReport } from './attempt-log';
-import { DeadLetterPruner } from './dead-letter-pruner';
+import { DeadLetterPruner } from '../admin/dead-letter-pruner';
 import { JandiDeliveryService } from './jandi-delivery.service';
-import { OpsNotices } from './ops-notices';
-import { DEFAULT_DESTINATION, routeEvent } from './routing';
+import { OpsNotices } from '../ops/ops-notices';
+import { DEFAULT_DESTINATION } from '../config/routes-file';
+import { routeEvent } from './routing';
 import { relayBackoffStrategy } from './relay-backoff';
 import { ShutdownSignal } from './shutdown.signal';
 

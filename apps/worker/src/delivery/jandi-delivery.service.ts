@@ -11,16 +11,16 @@ import {
 import { pooledPollMs, poolScore, shouldPool } from '../digest/digest-policy';
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { JandiQuotaLimiter, type QuotaDecision } from '../rate-limit/jandi-quota.limiter';
-import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
-import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
-import { describeAnswer, type SendReport } from './attempt-log';
-import { classifyJandiResponse } from './classify-jandi-response';
-import { JandiDigestSender } from './jandi-digest.sender';
-import { JandiClient, requestFate } from './jandi.client';
-import { OpsNotices } from './ops-notices';
+import { WORKER_REDIS } from '../redis/redis.module';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
+import { type SendReport } from './attempt-log';
+import { JandiDigestSender } from '../digest/jandi-digest.sender';
+import { JandiSender } from '../jandi/jandi.sender';
+import { OpsNotices } from '../ops/ops-notices';
 import { compileRoutes } from './routing';
 import { ShutdownSignal } from './shutdown.signal';
-import { describeEvent, toJandiMessage } from './to-jandi-message';
+import { describeEvent } from '../popbill/describe-event';
+import { toJandiMessage } from '../rendering/to-jandi-message';
 
 /** `sent`: what the request to JANDI did, when one was made; `decision` words the wait. */
 export type DeliveryOutcome =
@@ -51,7 +51,7 @@ export class JandiDeliveryService {
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(WORKER_REDIS) private readonly redis: Redis,
     private readonly limiter: JandiQuotaLimiter,
-    private readonly client: JandiClient,
+    private readonly sender: JandiSender,
     private readonly metrics: WorkerMetrics,
     private readonly shutdown: ShutdownSignal,
     private readonly pool: DigestPool,
@@ -146,88 +146,54 @@ export class JandiDeliveryService {
         'a previous send of this event ended without an answer',
       );
     }
-    const started = performance.now();
-    const response = await this.client.post(url, message, decision.sendBy, this.shutdown.signal);
-    const durationMs = performance.now() - started;
-    const verdict =
-      response.kind === 'expired' || response.kind === 'aborted'
-        ? null
-        : classifyJandiResponse(response);
-    // Sent together: the quota learns the fate, the send marker goes, a delivery is marked.
-    await Promise.all([
-      this.limiter.finish(url, decision.sendId, requestFate(response)),
-      this.redis.del(this.markKey('sending', event.eventId)),
-      verdict?.outcome === 'delivered'
-        ? this.redis.set(
-            this.markKey('delivered', event.eventId),
-            ctx.jobId,
-            'EX',
-            DELIVERED_MARK_SECONDS,
-          )
-        : null,
-    ]);
-    this.metrics.deliveryDuration.observe({ destination }, durationMs / 1000);
-    const sent: SendReport = {
+    const sendStarted = performance.now();
+    const { verdict, report } = await this.sender.send(url, message, decision, {
       destination,
-      answer: describeAnswer(response),
-      durationMs,
-      quotaWaitMs: started - waitStarted,
-    };
+      what: 'message',
+      log,
+      abort: this.shutdown.signal,
+      // Sent together: the quota learns the fate, the send marker goes, a delivery is marked.
+      alongside: (delivered) =>
+        Promise.all([
+          this.redis.del(this.markKey('sending', event.eventId)),
+          delivered
+            ? this.redis.set(
+                this.markKey('delivered', event.eventId),
+                ctx.jobId,
+                'EX',
+                DELIVERED_MARK_SECONDS,
+              )
+            : null,
+        ]),
+    });
+    const sent: SendReport = { ...report, quotaWaitMs: sendStarted - waitStarted };
 
-    if (response.kind === 'expired') {
-      this.metrics.deliveries.inc({ destination, outcome: 'expired' });
-      this.logger.warn(
-        { ...log, outcome: 'expired' },
-        'quota slot ran out before the request could leave (worker paused or overloaded); not sent',
-      );
-      return { kind: 'wait', delayMs: 0, sent, decision: 'expired grant: runs again now' };
-    }
-    if (response.kind === 'aborted' || !verdict) {
-      this.metrics.deliveries.inc({ destination, outcome: 'interrupted' });
-      this.logger.warn({ ...log, outcome: 'interrupted' }, 'delivery interrupted by shutdown');
-      return { kind: 'wait', delayMs: 0, sent, decision: 'interrupted: runs again on a worker' };
-    }
-    switch (verdict.outcome) {
+    switch (verdict.kind) {
+      case 'expired':
+        return { kind: 'wait', delayMs: 0, sent, decision: 'expired grant: runs again now' };
+      case 'interrupted':
+        return { kind: 'wait', delayMs: 0, sent, decision: 'interrupted: runs again on a worker' };
       case 'delivered': {
         const lag = (Date.now() - Date.parse(event.receivedAt)) / 1000;
         if (Number.isFinite(lag))
           this.metrics.endToEndLag.observe({ destination }, Math.max(0, lag));
-        this.metrics.deliveries.inc({ destination, outcome: 'delivered' });
         this.opsNotices.delivered(destination);
-        this.logger.log({ ...log, outcome: 'delivered' }, 'delivered to JANDI');
         return { kind: 'delivered', sent };
       }
-      case 'rate-limited': {
-        const coolMs = verdict.retryAfterMs ?? this.config.cooldownMs;
-        await this.limiter.coolDown(url, coolMs);
-        this.metrics.deliveries.inc({ destination, outcome: 'rate_limited' });
-        this.logger.warn(
-          { ...log, outcome: 'rate-limited', reason: verdict.reason, coolMs },
-          'JANDI rate limit hit; cooling down',
-        );
+      case 'cooldown': {
         const next = await this.limiter.acquire(url, ctx.jobId);
         return {
           kind: 'wait',
           delayMs: next.granted ? 0 : next.waitMs,
           sent,
-          decision: `cooldown ${coolMs} ms, not an attempt`,
+          decision: `cooldown ${verdict.coolMs} ms, not an attempt`,
         };
       }
-      case 'rejected':
-        this.metrics.deliveries.inc({ destination, outcome: 'rejected' });
+      case 'dead':
         this.opsNotices.failed(destination, verdict.reason);
-        this.logger.warn(
-          { ...log, outcome: 'rejected', reason: verdict.reason },
-          'JANDI rejected the message',
-        );
         return { kind: 'rejected', reason: `JANDI rejected: ${verdict.reason}`, sent };
-      case 'failed':
-        this.metrics.deliveries.inc({ destination, outcome: 'failed' });
+      case 'retry':
         this.opsNotices.failed(destination, verdict.reason);
-        this.logger.warn(
-          { ...log, outcome: 'failed', reason: verdict.reason },
-          'JANDI delivery failed; will retry',
-        );
         return { kind: 'retry', reason: `JANDI failed: ${verdict.reason}`, sent };
     }
   }

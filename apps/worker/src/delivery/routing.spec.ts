@@ -1,12 +1,7 @@
 import type { PopbillEventJob, PopbillEventJobV1 } from '@app/contracts';
 import { fixtureJob } from '../../test/popbill-fixtures';
-import {
-  compileRoutes,
-  DEFAULT_DESTINATION,
-  parseRoutesFile,
-  parseRoutesText,
-  routeEvent,
-} from './routing';
+import { DEFAULT_DESTINATION, parseRoutesFile, parseRoutesText } from '../config/routes-file';
+import { compileRoutes, routeEvent } from './routing';
 
 const event = (overrides: Partial<PopbillEventJob> = {}): PopbillEventJob => ({
   v: 1,

@@ -1,4 +1,4 @@
-import { parseRateLimits } from '../rate-limit/quota-math';
+import { parseRateLimits } from '../config/rate-limits';
 import {
   enqueuedAtOf,
   eventsPerMessageNeeded,
@@ -50,6 +50,8 @@ describe('backlog arithmetic', () => {
     // ... and need 84 per message to land within a minute, 15 within 12 minutes.
     expect(eventsPerMessageNeeded(10_000, 60_000, real)).toBe(84);
     expect(eventsPerMessageNeeded(10_000, 12 * 60_000, real)).toBe(15);
+    // The month-end case the digest renderer is sized for (to-jandi-digest.spec).
+    expect(eventsPerMessageNeeded(9940, 120_000, real)).toBe(56);
   });
 
   it('polls pooled jobs at the target, within 1 s and 30 s', () => {

@@ -1,12 +1,5 @@
-import type { RateLimit } from '../rate-limit/quota-math';
-
-export interface DigestSettings {
-  enabled: boolean;
-  /** Longest an event should wait for its own message before it is folded into a digest. */
-  latencyTargetMs: number;
-  /** Most events one digest carries (the 5000-character display limit may cap it lower). */
-  maxEvents: number;
-}
+import type { RateLimit } from '../config/rate-limits';
+import type { DigestSettings } from '../config/worker.config';
 
 /** Pool scores: failures (rank 0) before everything else (rank 1), then oldest first. */
 const RANK_SPAN = 1e13;

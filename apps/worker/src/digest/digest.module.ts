@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
-import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { WORKER_REDIS } from '../redis/redis.module';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
 import { DigestPool } from './digest-pool';
 
 /** The per-destination digest pools in Redis, shared by delivery and metrics. */

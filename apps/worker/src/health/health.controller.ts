@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Inject, ServiceUnavailableException } from '
 import { RedisWatch } from '@app/contracts';
 import type Redis from 'ioredis';
 import { JandiDeliveryProcessor } from '../delivery/jandi-delivery.processor';
-import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
+import { WORKER_REDIS } from '../redis/redis.module';
 
 @Controller('health')
 export class HealthController {

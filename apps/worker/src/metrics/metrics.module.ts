@@ -3,7 +3,7 @@ import { DigestModule } from '../digest/digest.module';
 import { MetricsController } from './metrics.controller';
 import { QueueStateCollector } from './queue-state.collector';
 import { WorkerMetrics } from './worker.metrics';
-import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
 
 @Global()
 @Module({

@@ -6,8 +6,8 @@ import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { DigestPool } from '../digest/digest-pool';
 import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
-import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
-import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { WORKER_REDIS } from '../redis/redis.module';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
 import { WorkerMetrics } from './worker.metrics';
 
 const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'] as const;

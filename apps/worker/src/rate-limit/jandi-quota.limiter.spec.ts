@@ -2,7 +2,8 @@ import Redis from 'ioredis';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../../../../test/support/redis';
 import { sleep } from '../../../../test/support/process';
 import { JandiQuotaLimiter } from './jandi-quota.limiter';
-import { parseRateLimits, worstWindow } from './quota-math';
+import { worstWindow } from '../../../../test/support/quota-math';
+import { parseRateLimits } from '../config/rate-limits';
 
 describe('JandiQuotaLimiter (real Redis)', () => {
   const prefix = uniquePrefix('quota');

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
-import type { RateLimit } from './quota-math';
+import type { RateLimit } from '../config/rate-limits';
 
 export interface QuotaLimiterOptions {
   /** Key prefix, normally the queue prefix so one Redis Cluster slot holds everything. */

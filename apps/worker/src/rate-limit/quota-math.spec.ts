@@ -1,4 +1,6 @@
-import { earliestSlot, fitsAt, idealDurationMs, parseRateLimits, worstWindow } from './quota-math';
+import { worstWindow } from '../../../../test/support/quota-math';
+import { parseRateLimits } from '../config/rate-limits';
+import { earliestSlot, fitsAt } from './quota-math';
 
 describe('parseRateLimits', () => {
   it('parses any list of count/window, sorted by width', () => {
@@ -49,18 +51,5 @@ describe('earliestSlot', () => {
     expect(sends.filter((t) => t >= 59_000 && t < 61_000)).toHaveLength(60);
     for (let i = 1; i < sends.length; i++)
       expect(fitsAt(sends.slice(0, i), sends[i], minute)).toBe(true);
-  });
-});
-
-describe('worstWindow and idealDurationMs', () => {
-  it('counts the fullest half-open window', () => {
-    expect(worstWindow([0, 999, 1000, 1001], 1000)).toBe(3);
-    expect(worstWindow([], 1000)).toBe(0);
-  });
-
-  it('gives the fastest schedule the limits allow', () => {
-    expect(idealDurationMs(6, parseRateLimits('6/1s'))).toBe(0);
-    expect(idealDurationMs(7, parseRateLimits('6/1s'))).toBe(1000);
-    expect(idealDurationMs(51, parseRateLimits('6/1s,50/10s'))).toBe(10_000);
   });
 });

@@ -1,33 +1,4 @@
-/** One JANDI quota: at most `count` requests in any sliding window of `windowMs`. */
-export interface RateLimit {
-  count: number;
-  windowMs: number;
-}
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses "60/1m,500/10m" (units ms, s, m, h; a bare number is seconds). */
-export function parseRateLimits(text: string): RateLimit[] {
-  const limits = text
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean)
-    .map((part) => {
-      const match = /^(\d+)\s*\/\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(part);
-      if (!match) throw new Error(`"${part}" is not count/window (e.g. 60/1m)`);
-      const count = Number(match[1]);
-      const windowMs = Math.round(Number(match[2]) * UNIT_MS[match[3] ?? 's']);
-      if (count < 1 || windowMs < 1)
-        throw new Error(`"${part}" must have a positive count and window`);
-      return { count, windowMs };
-    });
-  if (limits.length === 0) throw new Error('needs at least one count/window');
-  return limits.sort((a, b) => a.windowMs - b.windowMs);
-}
-
-export function formatRateLimit(limit: RateLimit): string {
-  return `${limit.count}/${limit.windowMs}ms`;
-}
+import type { RateLimit } from '../config/rate-limits';
 
 /**
  * Earliest time ≥ max(now, cooldownUntil, latest entry) at which one more request keeps every
@@ -62,23 +33,4 @@ export function fitsAt(
     (limit) =>
       sent.filter((t) => t <= at && t > at - limit.windowMs - safetyMs).length < limit.count,
   );
-}
-
-/** Largest number of times inside any half-open window [x, x + windowMs). */
-export function worstWindow(times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let worst = 0;
-  let start = 0;
-  for (let end = 0; end < sorted.length; end++) {
-    while (sorted[end] - sorted[start] >= windowMs) start++;
-    worst = Math.max(worst, end - start + 1);
-  }
-  return worst;
-}
-
-/** The fastest schedule the limits allow for n requests from `start`: its duration in ms. */
-export function idealDurationMs(n: number, limits: readonly RateLimit[], start = 0): number {
-  const sent: number[] = [];
-  for (let i = 0; i < n; i++) sent.push(earliestSlot(sent.slice(-1000), start, limits));
-  return n === 0 ? 0 : sent[n - 1] - start;
 }

@@ -1,38 +1,12 @@
-import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import { createRedisClient, RedisWatch } from '@app/contracts';
+import { Global, Module } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { WorkerMetrics } from '../metrics/worker.metrics';
-import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
+import { WORKER_REDIS } from '../redis/redis.module';
 import { JandiQuotaLimiter } from './jandi-quota.limiter';
-
-/** The worker's own ioredis client for the limiter, readiness and duplicate markers. */
-export const WORKER_REDIS = Symbol('WORKER_REDIS');
 
 @Global()
 @Module({
   providers: [
-    {
-      provide: RedisWatch,
-      inject: [WorkerMetrics],
-      useFactory: (metrics: WorkerMetrics) =>
-        new RedisWatch(new Logger('Redis'), (client, kind) =>
-          metrics.redisErrors.inc({ client, kind }),
-        ),
-    },
-    {
-      provide: WORKER_REDIS,
-      inject: [WORKER_CONFIG, RedisWatch],
-      // A Cluster client serves the same commands; the limiter's keys share one hash slot.
-      // Auto-pipelining: concurrent jobs' commands share writes, which cost more than the commands.
-      useFactory: (config: WorkerConfig, watch: RedisWatch) => {
-        const redis = createRedisClient(config, {
-          maxRetriesPerRequest: 2,
-          enableAutoPipelining: true,
-        }) as Redis;
-        watch.watch('limiter', redis);
-        return redis;
-      },
-    },
     {
       provide: JandiQuotaLimiter,
       inject: [WORKER_REDIS, WORKER_CONFIG],
@@ -48,12 +22,6 @@ export const WORKER_REDIS = Symbol('WORKER_REDIS');
         }),
     },
   ],
-  exports: [WORKER_REDIS, JandiQuotaLimiter, RedisWatch],
+  exports: [JandiQuotaLimiter],
 })
-export class RateLimitModule implements OnApplicationShutdown {
-  constructor(@Inject(WORKER_REDIS) private readonly redis: Redis) {}
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
-  }
-}
+export class RateLimitModule {}

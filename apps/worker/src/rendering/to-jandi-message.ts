@@ -21,24 +21,21 @@ import {
   ntsResultMeaning,
   PRODUCTS,
 } from '../popbill/popbill-vocabulary';
-import { plainText } from './jandi-markup';
+import { plainText } from '../jandi/jandi-markup';
+import {
+  clip,
+  MAX_BODY_CHARS,
+  MAX_REQUEST_BYTES,
+  type JandiConnectInfo,
+  type JandiMessage,
+} from '../jandi/jandi-message';
 
 export type { EventHeadline, Outcome } from '../popbill/describe-event';
 export { describeEvent } from '../popbill/describe-event';
 export { formatAmount, formatCorpNum, formatPopbillDate } from '../popbill/popbill-format';
 export { describeStateCode } from '../popbill/popbill-vocabulary';
-
-export interface JandiConnectInfo {
-  title: string;
-  description: string;
-}
-
-/** The body of one JANDI incoming-webhook request. */
-export interface JandiMessage {
-  body: string;
-  connectColor: string;
-  connectInfo: JandiConnectInfo[];
-}
+export type { JandiConnectInfo, JandiMessage } from '../jandi/jandi-message';
+export { clip, MAX_BODY_CHARS, MAX_REQUEST_BYTES, TRUNCATION_MARKER } from '../jandi/jandi-message';
 
 export const OUTCOME_COLORS: Record<Outcome, string> = {
   success: '#2EB67D',
@@ -47,25 +44,14 @@ export const OUTCOME_COLORS: Record<Outcome, string> = {
   information: '#1E88E5',
 };
 
-/** JANDI shows only the first 5000 characters of a message. */
-export const MAX_BODY_CHARS = 5000;
-/** JANDI rejects requests over 256 KB; keep clear of it. */
-export const MAX_REQUEST_BYTES = 250 * 1024;
 /** Most body fields one message lists: JANDI shows 5000 characters, so more are never seen. */
 export const MAX_FIELDS = 200;
 const MAX_DESCRIPTION_CHARS = 1000;
 const MAX_TITLE_CHARS = 100;
-export const TRUNCATION_MARKER = '… (이하 생략)';
 export const PROBLEMS_TITLE = '형식 확인 필요';
 export const OMITTED_TITLE = '생략';
 
 const SKIPPED_FIELDS = new Set(['eventType']);
-
-export function clip(text: string, max: number): string {
-  return text.length <= max
-    ? text
-    : text.slice(0, max - TRUNCATION_MARKER.length) + TRUNCATION_MARKER;
-}
 
 /** Webhook text made safe to show: clipped, then stripped of JANDI markup. */
 function shown(text: string, max: number): string {

@@ -1,6 +1,6 @@
 import type { PopbillEventJob } from '@app/contracts';
 import { subjectAndWhat } from '../popbill/describe-event';
-import { plainText } from './jandi-markup';
+import { plainText } from '../jandi/jandi-markup';
 import {
   clip,
   describeForJandi,

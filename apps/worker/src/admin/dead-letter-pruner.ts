@@ -10,8 +10,8 @@ import { DEAD_LETTER_STATE, RELAY_QUEUE } from '@app/contracts';
 import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { WorkerMetrics } from '../metrics/worker.metrics';
-import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
-import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
+import { WORKER_REDIS } from '../redis/redis.module';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
 
 const DAY_MS = 86_400_000;
 /** Dead letters looked at per Redis round trip. */

@@ -23,9 +23,17 @@ import {
 } from '@app/contracts';
 import type { RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
-import { parseRateLimits, type RateLimit } from './rate-limit/quota-math';
-import { DEFAULT_DESTINATION, parseRoutesText, type Route } from './delivery/routing';
-import type { DigestSettings } from './digest/digest-policy';
+import { parseRateLimits, type RateLimit } from './rate-limits';
+import { DEFAULT_DESTINATION, parseRoutesText, type Route } from './routes-file';
+
+/** How the digest pools events under a backlog. */
+export interface DigestSettings {
+  enabled: boolean;
+  /** Longest an event should wait for its own message before it is folded into a digest. */
+  latencyTargetMs: number;
+  /** Most events one digest carries (the 5000-character display limit may cap it lower). */
+  maxEvents: number;
+}
 
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 

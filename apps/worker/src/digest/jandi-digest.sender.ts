@@ -14,16 +14,14 @@ import {
   type PopbillEventJob,
 } from '@app/contracts';
 import { Job, type Queue } from 'bullmq';
-import { DigestPool, urlHash, type ClaimedBatch } from '../digest/digest-pool';
+import { DigestPool, urlHash, type ClaimedBatch } from './digest-pool';
 import { WorkerMetrics } from '../metrics/worker.metrics';
-import { JandiQuotaLimiter, type QuotaDecision } from '../rate-limit/jandi-quota.limiter';
-import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
-import { describeAnswer } from './attempt-log';
-import { classifyJandiResponse, type JandiResponse } from './classify-jandi-response';
-import { JandiClient, requestFate } from './jandi.client';
-import { relayBackoffDelay } from './relay-backoff';
-import { ShutdownSignal } from './shutdown.signal';
-import { toJandiDigest } from './to-jandi-digest';
+import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
+import { JandiSender, type QuotaGrant, type SendVerdict } from '../jandi/jandi.sender';
+import { relayBackoffDelay } from '../delivery/relay-backoff';
+import { ShutdownSignal } from '../delivery/shutdown.signal';
+import { toJandiDigest } from '../rendering/to-jandi-digest';
 
 /** The limiter member of every replica's digest sender: one shared reservation per URL. */
 export const DIGEST_MEMBER = 'digest-sender';
@@ -31,8 +29,6 @@ const IDLE_MS = 250;
 const MAX_PAUSE_MS = 1000;
 /** Loading and rendering a batch happen inside the lease, before the request's own timeout. */
 const LEASE_MARGIN_MS = 5000;
-
-type Grant = Extract<QuotaDecision, { granted: true }>;
 
 const RETRY_BASE_MS =
   typeof RELAY_JOB_OPTIONS.backoff === 'object' ? (RELAY_JOB_OPTIONS.backoff.delay ?? 5000) : 5000;
@@ -66,7 +62,7 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
     @InjectQueue(RELAY_QUEUE) private readonly queue: Queue,
     private readonly pool: DigestPool,
     private readonly limiter: JandiQuotaLimiter,
-    private readonly client: JandiClient,
+    private readonly sender: JandiSender,
     private readonly metrics: WorkerMetrics,
     private readonly shutdown: ShutdownSignal,
   ) {}
@@ -176,7 +172,7 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
     return 0;
   }
 
-  private async send(destination: string, url: string, grant: Grant): Promise<void> {
+  private async send(destination: string, url: string, grant: QuotaGrant): Promise<void> {
     const { sendId } = grant;
     const batch = await this.pool.claim(
       url,
@@ -205,7 +201,7 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
   private async sendBatch(
     destination: string,
     url: string,
-    grant: Grant,
+    grant: QuotaGrant,
     batch: ClaimedBatch,
     progress: { posted: boolean },
   ): Promise<void> {
@@ -236,13 +232,14 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
       return;
 
     const log = { destination, batchId, events: members.length };
-    const started = performance.now();
     progress.posted = true;
-    const response = await this.client.post(url, message, grant.sendBy, this.shutdown.signal);
-    const durationMs = performance.now() - started;
-    await this.limiter.finish(url, grant.sendId, requestFate(response));
-    this.metrics.deliveryDuration.observe({ destination }, durationMs / 1000);
-    const line = `digest ${batchId} of ${members.length} events → ${destination}: ${describeAnswer(response)} in ${Math.round(durationMs)} ms → ${digestDecision(response)}`;
+    const { verdict, report } = await this.sender.send(url, message, grant, {
+      destination,
+      what: 'digest',
+      log,
+      abort: this.shutdown.signal,
+    });
+    const line = `digest ${batchId} of ${members.length} events → ${destination}: ${report.answer} in ${Math.round(report.durationMs)} ms → ${digestDecision(verdict)}`;
     await Promise.all(
       shown.map((event) =>
         jobOf
@@ -254,31 +251,13 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
     const ids = members.map((m) => m.jobId);
     const giveBack = (mode: 'pool' | 'solo' = 'pool') =>
       this.pool.release(url, batchId, ids, { endLease: true, mode });
+    const outcome = DIGEST_OUTCOMES[verdict.kind];
 
-    if (response.kind === 'expired') {
-      this.metrics.deliveries.inc({ destination, outcome: 'expired' });
-      this.metrics.digests.inc({ destination, outcome: 'expired' });
-      await giveBack();
-      this.logger.warn(
-        { ...log, outcome: 'expired' },
-        'quota slot ran out before the digest could leave (worker paused or overloaded); not sent',
-      );
-      return;
-    }
-    if (response.kind === 'aborted') {
-      this.metrics.deliveries.inc({ destination, outcome: 'interrupted' });
-      this.metrics.digests.inc({ destination, outcome: 'interrupted' });
-      await giveBack();
-      this.logger.warn({ ...log, outcome: 'interrupted' }, 'digest interrupted by shutdown');
-      return;
-    }
-    const verdict = classifyJandiResponse(response);
-    switch (verdict.outcome) {
+    switch (verdict.kind) {
       case 'delivered': {
         const foreign = await this.pool.commit(url, batchId, members);
         if (foreign > 0) this.metrics.duplicates.inc({ kind: 'possible' }, foreign);
-        this.metrics.deliveries.inc({ destination, outcome: 'delivered' });
-        this.metrics.digests.inc({ destination, outcome: 'delivered' });
+        this.metrics.digests.inc({ destination, outcome });
         this.metrics.digestEvents.observe({ destination }, members.length);
         const now = Date.now();
         for (const event of shown) {
@@ -286,7 +265,6 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
           if (Number.isFinite(lag))
             this.metrics.endToEndLag.observe({ destination }, Math.max(0, lag));
         }
-        this.logger.log({ ...log, outcome: 'delivered' }, 'digest delivered to JANDI');
         // Members wait delayed; wake them so their jobs complete on the delivered marker now.
         await Promise.all(
           shown.map((event) =>
@@ -298,29 +276,12 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
         );
         return;
       }
-      case 'rate-limited': {
-        const coolMs = verdict.retryAfterMs ?? this.config.cooldownMs;
-        await this.limiter.coolDown(url, coolMs);
-        await giveBack();
-        this.metrics.deliveries.inc({ destination, outcome: 'rate_limited' });
-        this.metrics.digests.inc({ destination, outcome: 'rate_limited' });
-        this.logger.warn(
-          { ...log, outcome: 'rate-limited', reason: verdict.reason, coolMs },
-          'JANDI rate limit hit by a digest; cooling down',
-        );
-        return;
-      }
-      case 'rejected':
+      case 'dead':
         // Each event goes alone, so only an event JANDI cannot take is dead-lettered.
         await giveBack('solo');
-        this.metrics.deliveries.inc({ destination, outcome: 'rejected' });
-        this.metrics.digests.inc({ destination, outcome: 'rejected' });
-        this.logger.warn(
-          { ...log, outcome: 'rejected', reason: verdict.reason },
-          'JANDI rejected a digest; its events go one message each',
-        );
+        this.metrics.digests.inc({ destination, outcome });
         return;
-      case 'failed': {
+      case 'retry': {
         await giveBack();
         const failures = await this.pool.backOff(url, (n) =>
           relayBackoffDelay(n, RETRY_BASE_MS, {
@@ -328,30 +289,44 @@ export class JandiDigestSender implements OnApplicationBootstrap, BeforeApplicat
             jitter: this.config.backoffJitter,
           }),
         );
-        this.metrics.deliveries.inc({ destination, outcome: 'failed' });
-        this.metrics.digests.inc({ destination, outcome: 'failed' });
-        this.logger.warn(
-          { ...log, outcome: 'failed', reason: verdict.reason, failures },
-          'digest delivery failed; its events go back to the pool',
-        );
+        this.metrics.digests.inc({ destination, outcome });
+        this.logger.warn({ ...log, failures }, 'digest events go back to the pool, backed off');
         return;
       }
+      case 'expired':
+      case 'interrupted':
+      case 'cooldown':
+        // A cooldown is already in force: the events wait in the pool behind it.
+        await giveBack();
+        this.metrics.digests.inc({ destination, outcome });
+        return;
     }
   }
 }
 
+const DIGEST_OUTCOMES = {
+  delivered: 'delivered',
+  retry: 'failed',
+  cooldown: 'rate_limited',
+  dead: 'rejected',
+  expired: 'expired',
+  interrupted: 'interrupted',
+} as const satisfies Record<SendVerdict['kind'], string>;
+
 /** What a digest's answer means for each event it showed, for the events' own logs. */
-function digestDecision(response: JandiResponse): string {
-  if (response.kind === 'expired') return 'expired grant: back to the digest pool';
-  if (response.kind === 'aborted') return 'interrupted: back to the digest pool';
-  switch (classifyJandiResponse(response).outcome) {
+function digestDecision(verdict: SendVerdict): string {
+  switch (verdict.kind) {
+    case 'expired':
+      return 'expired grant: back to the digest pool';
+    case 'interrupted':
+      return 'interrupted: back to the digest pool';
     case 'delivered':
       return 'delivered in this digest';
-    case 'rate-limited':
+    case 'cooldown':
       return 'cooldown: back to the digest pool';
-    case 'rejected':
+    case 'dead':
       return 'digest refused: each event goes alone';
-    case 'failed':
+    case 'retry':
       return 'back to the digest pool, retried with backoff';
   }
 }

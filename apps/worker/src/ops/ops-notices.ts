@@ -7,13 +7,12 @@ import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
-import { WORKER_REDIS } from '../rate-limit/rate-limit.module';
-import { WORKER_CONFIG, type WorkerConfig } from '../worker.config';
-import { classifyJandiResponse } from './classify-jandi-response';
-import { plainText } from './jandi-markup';
-import { JandiClient, requestFate } from './jandi.client';
-import { ShutdownSignal } from './shutdown.signal';
-import type { JandiMessage } from './to-jandi-message';
+import { WORKER_REDIS } from '../redis/redis.module';
+import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
+import { plainText } from '../jandi/jandi-markup';
+import { JandiSender } from '../jandi/jandi.sender';
+import { ShutdownSignal } from '../delivery/shutdown.signal';
+import type { JandiMessage } from '../jandi/jandi-message';
 
 /** The destination behind JANDI_WEBHOOK_URL_OPS. */
 export const OPS_DESTINATION = 'ops';
@@ -87,7 +86,7 @@ export class OpsNotices {
     @Inject(WORKER_REDIS) private readonly redis: Redis,
     @InjectQueue(RELAY_QUEUE) private readonly queue: Queue,
     private readonly limiter: JandiQuotaLimiter,
-    private readonly client: JandiClient,
+    private readonly sender: JandiSender,
     private readonly metrics: WorkerMetrics,
     private readonly shutdown: ShutdownSignal,
   ) {}
@@ -174,15 +173,12 @@ export class OpsNotices {
       );
       decision = await this.limiter.acquire(url, member);
     }
-    const response = await this.client.post(url, message, decision.sendBy, this.shutdown.signal);
-    await this.limiter.finish(url, decision.sendId, requestFate(response));
-    if (response.kind === 'expired' || response.kind === 'aborted') return 'failed';
-    const verdict = classifyJandiResponse(response);
-    if (verdict.outcome === 'delivered') return 'sent';
-    this.logger.warn(
-      { destination: OPS_DESTINATION, outcome: verdict.outcome },
-      'ops notice not accepted by JANDI',
-    );
-    return 'failed';
+    const { verdict } = await this.sender.send(url, message, decision, {
+      destination: OPS_DESTINATION,
+      what: 'ops notice',
+      log: { destination: OPS_DESTINATION },
+      abort: this.shutdown.signal,
+    });
+    return verdict.kind === 'delivered' ? 'sent' : 'failed';
   }
 }

@@ -3,7 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { SendFate } from '../rate-limit/jandi-quota.limiter';
 import type { JandiResponse } from './classify-jandi-response';
-import type { JandiMessage } from './to-jandi-message';
+import type { JandiMessage } from './jandi-message';
 
 export const JANDI_HEADERS = {
   Accept: 'application/vnd.tosslab.jandi-v2+json',

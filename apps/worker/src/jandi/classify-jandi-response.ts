@@ -46,6 +46,24 @@ export function jandiAnswer(body: string): { code: number | null; message: strin
   };
 }
 
+/** JANDI's answer (or the lack of one) in words, e.g. `HTTP 400 code 40000 "invalid token"`. */
+export function describeAnswer(response: JandiResponse): string {
+  switch (response.kind) {
+    case 'http': {
+      const { code, message } = jandiAnswer(response.body);
+      return `HTTP ${response.status}${code !== null ? ` code ${code}` : ''}${message ? ` "${message}"` : ''}`;
+    }
+    case 'timeout':
+      return `no answer (timeout${response.written ? ', request sent' : ''})`;
+    case 'network':
+      return `network error ${response.message}`;
+    case 'aborted':
+      return 'interrupted by shutdown';
+    case 'expired':
+      return 'not sent: the quota grant expired first (worker paused or overloaded)';
+  }
+}
+
 /** Retry-After as seconds or an HTTP date, relative to `now`. */
 export function parseRetryAfter(value: string | null, now: number): number | null {
   if (!value) return null;

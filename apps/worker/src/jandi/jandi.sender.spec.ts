@@ -1,0 +1,160 @@
+import { Logger } from '@nestjs/common';
+import { WorkerMetrics } from '../metrics/worker.metrics';
+import type { JandiQuotaLimiter, SendFate } from '../rate-limit/jandi-quota.limiter';
+import type { JandiResponse } from './classify-jandi-response';
+import type { JandiClient } from './jandi.client';
+import type { JandiMessage } from './jandi-message';
+import { JandiSender, type QuotaGrant, type SendVerdict } from './jandi.sender';
+
+const URL = 'https://wh.jandi.com/connect-api/webhook/1/secret';
+const MESSAGE: JandiMessage = { body: 'hello', connectColor: '#000000', connectInfo: [] };
+const GRANT: QuotaGrant = { granted: true, now: 0, sendId: 'send-1', sendBy: 1e12 };
+
+class FakeClient implements Pick<JandiClient, 'post'> {
+  posted: { url: string; sendBy: number }[] = [];
+  constructor(private readonly response: JandiResponse) {}
+  post(url: string, _message: JandiMessage, sendBy: number): Promise<JandiResponse> {
+    this.posted.push({ url, sendBy });
+    return Promise.resolve(this.response);
+  }
+}
+
+class FakeLimiter implements Pick<JandiQuotaLimiter, 'finish' | 'coolDown'> {
+  finished: { url: string; sendId: string; fate: SendFate }[] = [];
+  cooled: { url: string; ms: number }[] = [];
+  finish(url: string, sendId: string, fate: SendFate): Promise<void> {
+    this.finished.push({ url, sendId, fate });
+    return Promise.resolve();
+  }
+  coolDown(url: string, ms: number): Promise<number> {
+    this.cooled.push({ url, ms });
+    return Promise.resolve(ms);
+  }
+}
+
+const http = (status: number, body = '', retryAfter: string | null = null): JandiResponse => ({
+  kind: 'http',
+  status,
+  body,
+  retryAfter,
+});
+
+async function sendWith(response: JandiResponse) {
+  const client = new FakeClient(response);
+  const limiter = new FakeLimiter();
+  const metrics = new WorkerMetrics();
+  const sender = new JandiSender({ cooldownMs: 30_000 }, limiter, client, metrics);
+  const alongside: boolean[] = [];
+  const result = await sender.send(URL, MESSAGE, GRANT, {
+    destination: 'acme',
+    what: 'message',
+    log: { eventId: 'e1' },
+    abort: new AbortController().signal,
+    alongside: (delivered) => Promise.resolve(alongside.push(delivered)),
+  });
+  const counted = (await metrics.deliveries.get()).values
+    .filter((v) => v.value > 0)
+    .map((v) => ({ ...v.labels, value: v.value }));
+  const timed = (await metrics.deliveryDuration.get()).values.find(
+    (v) => v.metricName === 'jandi_delivery_duration_seconds_count',
+  );
+  return { ...result, client, limiter, counted, timed: timed?.value, alongside };
+}
+
+describe('JandiSender.send', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+
+  const cases: {
+    name: string;
+    response: JandiResponse;
+    verdict: SendVerdict;
+    outcome: string;
+    fate: SendFate;
+    coolMs?: number;
+  }[] = [
+    {
+      name: '200',
+      response: http(200, '{"code":0}'),
+      verdict: { kind: 'delivered' },
+      outcome: 'delivered',
+      fate: 'answered',
+    },
+    {
+      name: '429 with Retry-After',
+      response: http(429, '', '7'),
+      verdict: { kind: 'cooldown', reason: 'HTTP 429', coolMs: 7000 },
+      outcome: 'rate_limited',
+      fate: 'answered',
+      coolMs: 7000,
+    },
+    {
+      name: '200 carrying code 42900, no Retry-After',
+      response: http(200, '{"code":42900,"msg":"too many"}'),
+      verdict: { kind: 'cooldown', reason: 'HTTP 200 code 42900 "too many"', coolMs: 30_000 },
+      outcome: 'rate_limited',
+      fate: 'answered',
+      coolMs: 30_000,
+    },
+    {
+      name: '400 code 40000',
+      response: http(400, '{"code":40000,"msg":"invalid token"}'),
+      verdict: { kind: 'dead', reason: 'HTTP 400 code 40000 "invalid token"' },
+      outcome: 'rejected',
+      fate: 'answered',
+    },
+    {
+      name: '503',
+      response: http(503),
+      verdict: { kind: 'retry', reason: 'HTTP 503' },
+      outcome: 'failed',
+      fate: 'answered',
+    },
+    {
+      name: 'a timeout after the request was written',
+      response: { kind: 'timeout', written: true },
+      verdict: { kind: 'retry', reason: 'timeout' },
+      outcome: 'failed',
+      fate: 'unknown',
+    },
+    {
+      name: 'a network error before anything was written',
+      response: { kind: 'network', message: 'ECONNREFUSED', written: false },
+      verdict: { kind: 'retry', reason: 'network: ECONNREFUSED' },
+      outcome: 'failed',
+      fate: 'not-sent',
+    },
+    {
+      name: 'an expired grant',
+      response: { kind: 'expired' },
+      verdict: { kind: 'expired' },
+      outcome: 'expired',
+      fate: 'not-sent',
+    },
+    {
+      name: 'a shutdown after the request was written',
+      response: { kind: 'aborted', written: true },
+      verdict: { kind: 'interrupted' },
+      outcome: 'interrupted',
+      fate: 'unknown',
+    },
+  ];
+
+  it.each(cases)('$name → $verdict.kind', async (c) => {
+    const sent = await sendWith(c.response);
+    expect(sent.verdict).toEqual(c.verdict);
+    expect(sent.client.posted).toEqual([{ url: URL, sendBy: GRANT.sendBy }]);
+    expect(sent.limiter.finished).toEqual([{ url: URL, sendId: 'send-1', fate: c.fate }]);
+    expect(sent.limiter.cooled).toEqual(c.coolMs === undefined ? [] : [{ url: URL, ms: c.coolMs }]);
+    expect(sent.counted).toEqual([{ destination: 'acme', outcome: c.outcome, value: 1 }]);
+    expect(sent.timed).toBe(1);
+    expect(sent.alongside).toEqual([c.verdict.kind === 'delivered']);
+    expect(sent.report.destination).toBe('acme');
+    expect(sent.report.answer).not.toContain('secret');
+  });
+
+  it("reports JANDI's answer in words", async () => {
+    const sent = await sendWith(http(400, '{"code":40000,"msg":"invalid token"}'));
+    expect(sent.report.answer).toBe('HTTP 400 code 40000 "invalid token"');
+    expect(sent.report.durationMs).toBeGreaterThanOrEqual(0);
+  });
+});

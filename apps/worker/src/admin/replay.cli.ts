@@ -170,4 +170,14 @@ async function main(): Promise<number> {
   }
 }
 
-void main().then((code) => process.exit(code));
+/** Exits once everything printed is written: a pipe takes stdout asynchronously. */
+function exitAfterOutput(code: number): void {
+  let pending = 2;
+  const written = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', written);
+  process.stderr.write('', written);
+}
+
+void main().then(exitAfterOutput);

@@ -1,29 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import Redis from 'ioredis';
 import { engines } from '../../package.json';
 import { freePort, waitFor } from './process';
+import { answersPing } from './redis';
 
 declare global {
   /** The redis-server this run started; jest shares globalThis with global-teardown.ts. */
   var __testRedis: ChildProcess | undefined;
-}
-
-async function answersPing(url: string): Promise<boolean> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 1000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
 }
 
 function requireSupportedNode(): void {

@@ -37,13 +37,18 @@ export interface RedisServerOptions {
   replicaOf?: number;
 }
 
-/** Answers PING on a loopback port, without retrying. */
-async function answersPing(port: number): Promise<boolean> {
-  const probe = new Redis(port, '127.0.0.1', {
+/** Answers PING (a port on loopback, or a URL), without retrying. */
+export async function answersPing(target: number | string): Promise<boolean> {
+  const options = {
     lazyConnect: true,
+    connectTimeout: 1000,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
-  });
+  };
+  const probe =
+    typeof target === 'number'
+      ? new Redis(target, '127.0.0.1', options)
+      : new Redis(target, options);
   probe.on('error', () => undefined);
   try {
     await probe.connect();

@@ -61,7 +61,7 @@ class IngestCoreModule implements OnApplicationBootstrap, OnApplicationShutdown 
           inject: [IngestMetrics],
           useFactory: (metrics: IngestMetrics) =>
             new RedisWatch(new Logger('Redis'), (client, kind) =>
-              metrics.redisErrors.inc({ client, kind }),
+              metrics.redis.errors.inc({ client, kind }),
             ),
         },
         {

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** The log calls RedisWatch makes; Nest's Logger and pino's both fit. */
 export interface RedisWatchLogger {
@@ -129,4 +130,26 @@ export class RedisWatch {
     state.lastLoggedAt = now;
     state.unlogged = 0;
   }
+}
+
+/** The Redis health series both apps export, on the app's own registry. */
+export function redisHealthMetrics(registry: Registry, app: 'ingest' | 'worker') {
+  return {
+    up: new Gauge({
+      name: 'relay_redis_up',
+      help: `1 while the ${app}'s Redis client is connected and ready, 0 while Redis is unreachable`,
+      registers: [registry],
+    }),
+    full: new Gauge({
+      name: 'relay_redis_full',
+      help: '1 while Redis refuses writes for lack of memory (maxmemory with noeviction)',
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'relay_redis_errors_total',
+      help: 'Errors of Redis clients, by client and kind (unreachable, full, other)',
+      labelNames: ['client', 'kind'] as const,
+      registers: [registry],
+    }),
+  };
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { MODELLED_WEBHOOK_TYPES } from '@app/contracts';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { MODELLED_WEBHOOK_TYPES, redisHealthMetrics } from '@app/contracts';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 export const REJECT_REASONS = [
   'unauthorized',
@@ -24,6 +24,7 @@ export const typeLabel = (webhookType: string | undefined) =>
 @Injectable()
 export class IngestMetrics {
   readonly registry = new Registry();
+  readonly redis = redisHealthMetrics(this.registry, 'ingest');
 
   readonly received = new Counter({
     name: 'popbill_webhooks_received_total',
@@ -72,22 +73,6 @@ export class IngestMetrics {
     registers: [this.registry],
   });
 
-  readonly redisUp = new Gauge({
-    name: 'relay_redis_up',
-    help: "1 while ingest's Redis client is connected and ready, 0 while Redis is unreachable",
-    registers: [this.registry],
-  });
-  readonly redisFull = new Gauge({
-    name: 'relay_redis_full',
-    help: '1 while Redis refuses writes for lack of memory (maxmemory with noeviction)',
-    registers: [this.registry],
-  });
-  readonly redisErrors = new Counter({
-    name: 'relay_redis_errors_total',
-    help: 'Errors of Redis clients, by client and kind (unreachable, full, other)',
-    labelNames: ['client', 'kind'],
-    registers: [this.registry],
-  });
   readonly replicasShort = new Counter({
     name: 'popbill_webhooks_unreplicated_total',
     help: 'Webhooks answered 503 because fewer than REDIS_MIN_REPLICAS_ACK replicas confirmed them',

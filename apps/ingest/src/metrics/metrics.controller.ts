@@ -17,8 +17,8 @@ export class MetricsController {
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   scrape(): Promise<string> {
-    this.metrics.redisUp.set(this.redis.status === 'ready' ? 1 : 0);
-    this.metrics.redisFull.set(this.redisWatch.full ? 1 : 0);
+    this.metrics.redis.up.set(this.redis.status === 'ready' ? 1 : 0);
+    this.metrics.redis.full.set(this.redisWatch.full ? 1 : 0);
     return this.metrics.registry.metrics();
   }
 }

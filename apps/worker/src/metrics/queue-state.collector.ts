@@ -48,8 +48,8 @@ export class QueueStateCollector {
   }
 
   async refresh(): Promise<void> {
-    this.metrics.redisUp.set(this.redis.status === 'ready' ? 1 : 0);
-    this.metrics.redisFull.set(this.redisWatch.full ? 1 : 0);
+    this.metrics.redis.up.set(this.redis.status === 'ready' ? 1 : 0);
+    this.metrics.redis.full.set(this.redisWatch.full ? 1 : 0);
     try {
       const reporting =
         (await this.redis.eval(

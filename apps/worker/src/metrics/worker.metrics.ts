@@ -1,3 +1,4 @@
+import { redisHealthMetrics } from '@app/contracts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type DeliveryOutcomeLabel =
@@ -23,6 +24,7 @@ export const DEAD_LETTER_REASONS = [
 /** Every worker metric, on the worker's own registry. Recorded at the one dispatch point. */
 export class WorkerMetrics {
   readonly registry = new Registry();
+  readonly redis = redisHealthMetrics(this.registry, 'worker');
 
   readonly deliveries = new Counter({
     name: 'jandi_deliveries_total',
@@ -109,25 +111,6 @@ export class WorkerMetrics {
     name: 'relay_backlog_age_seconds',
     help: "Age of the oldest event waiting in a destination's digest pool (0 when none waits)",
     labelNames: ['destination'] as const,
-    registers: [this.registry],
-  });
-
-  readonly redisUp = new Gauge({
-    name: 'relay_redis_up',
-    help: "1 while the worker's Redis client is connected and ready, 0 while Redis is unreachable",
-    registers: [this.registry],
-  });
-
-  readonly redisFull = new Gauge({
-    name: 'relay_redis_full',
-    help: '1 while Redis refuses writes for lack of memory (maxmemory with noeviction)',
-    registers: [this.registry],
-  });
-
-  readonly redisErrors = new Counter({
-    name: 'relay_redis_errors_total',
-    help: 'Errors of Redis clients, by client and kind (unreachable, full, other)',
-    labelNames: ['client', 'kind'] as const,
     registers: [this.registry],
   });
 

@@ -15,7 +15,7 @@ export const WORKER_REDIS = Symbol('WORKER_REDIS');
       inject: [WorkerMetrics],
       useFactory: (metrics: WorkerMetrics) =>
         new RedisWatch(new Logger('Redis'), (client, kind) =>
-          metrics.redisErrors.inc({ client, kind }),
+          metrics.redis.errors.inc({ client, kind }),
         ),
     },
     {

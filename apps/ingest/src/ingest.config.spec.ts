@@ -21,7 +21,7 @@ describe('loadIngestConfig', () => {
       headersTimeoutMs: 5000,
       requestTimeoutMs: 10_000,
       keepAliveTimeoutMs: 10_000,
-      maxRequestsPerSocket: 1000,
+      maxRequestsPerSocket: 0,
       maxConnections: 1024,
     });
   });

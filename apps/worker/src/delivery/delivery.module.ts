@@ -6,7 +6,7 @@ import { JandiDeliveryService } from './jandi-delivery.service';
 import { JandiDigestSender } from '../digest/jandi-digest.sender';
 import { JandiModule } from '../jandi/jandi.module';
 import { OpsNotices } from '../ops/ops-notices';
-import { ShutdownSignal } from './shutdown.signal';
+import { ShutdownSignal } from '../shutdown/shutdown.signal';
 
 @Module({
   imports: [DigestModule, JandiModule],

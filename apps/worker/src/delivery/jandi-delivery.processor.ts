@@ -21,8 +21,8 @@ import { JandiDeliveryService } from './jandi-delivery.service';
 import { OpsNotices } from '../ops/ops-notices';
 import { DEFAULT_DESTINATION } from '../config/routes-file';
 import { routeEvent } from './routing';
-import { relayBackoffStrategy } from './relay-backoff';
-import { ShutdownSignal } from './shutdown.signal';
+import { relayBackoffStrategy } from '../retry/relay-backoff';
+import { ShutdownSignal } from '../shutdown/shutdown.signal';
 
 /** A retryable failure; its send is logged once BullMQ has decided when the retry runs. */
 class AttemptFailed extends Error {

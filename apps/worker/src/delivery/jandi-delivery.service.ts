@@ -18,7 +18,7 @@ import { JandiDigestSender } from '../digest/jandi-digest.sender';
 import { JandiSender } from '../jandi/jandi.sender';
 import { OpsNotices } from '../ops/ops-notices';
 import { compileRoutes } from './routing';
-import { ShutdownSignal } from './shutdown.signal';
+import { ShutdownSignal } from '../shutdown/shutdown.signal';
 import { describeEvent } from '../popbill/describe-event';
 import { toJandiMessage } from '../rendering/to-jandi-message';
 

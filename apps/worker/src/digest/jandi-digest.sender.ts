@@ -19,8 +19,8 @@ import { WorkerMetrics } from '../metrics/worker.metrics';
 import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
 import { JandiSender, type QuotaGrant, type SendVerdict } from '../jandi/jandi.sender';
-import { relayBackoffDelay } from '../delivery/relay-backoff';
-import { ShutdownSignal } from '../delivery/shutdown.signal';
+import { relayBackoffDelay } from '../retry/relay-backoff';
+import { ShutdownSignal } from '../shutdown/shutdown.signal';
 import { toJandiDigest } from '../rendering/to-jandi-digest';
 
 /** The limiter member of every replica's digest sender: one shared reservation per URL. */

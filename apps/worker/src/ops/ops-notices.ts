@@ -11,7 +11,7 @@ import { WORKER_REDIS } from '../redis/redis.module';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
 import { plainText } from '../jandi/jandi-markup';
 import { JandiSender } from '../jandi/jandi.sender';
-import { ShutdownSignal } from '../delivery/shutdown.signal';
+import { ShutdownSignal } from '../shutdown/shutdown.signal';
 import type { JandiMessage } from '../jandi/jandi-message';
 
 /** The destination behind JANDI_WEBHOOK_URL_OPS. */

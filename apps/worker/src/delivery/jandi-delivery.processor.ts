@@ -50,13 +50,14 @@ export class JandiDeliveryProcessor
   private readonly held = new Set<string>();
 
   constructor(
-    private readonly delivery: JandiDeliveryService,
+    @Inject(JandiDeliveryService) private readonly delivery: Pick<JandiDeliveryService, 'deliver'>,
     private readonly metrics: WorkerMetrics,
-    private readonly shutdown: ShutdownSignal,
-    private readonly redisWatch: RedisWatch,
-    private readonly pruner: DeadLetterPruner,
-    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
-    private readonly opsNotices: OpsNotices,
+    @Inject(ShutdownSignal) private readonly shutdown: Pick<ShutdownSignal, 'abort'>,
+    @Inject(RedisWatch) private readonly redisWatch: Pick<RedisWatch, 'watch' | 'noteWrite'>,
+    @Inject(DeadLetterPruner) private readonly pruner: Pick<DeadLetterPruner, 'nudge'>,
+    @Inject(WORKER_CONFIG)
+    private readonly config: Pick<WorkerConfig, 'routes' | 'shutdownGraceMs'>,
+    @Inject(OpsNotices) private readonly opsNotices: Pick<OpsNotices, 'deadLettered'>,
   ) {
     super();
   }

@@ -48,15 +48,20 @@ export class JandiDeliveryService {
   private readonly route: ReturnType<typeof compileRoutes>;
 
   constructor(
-    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
-    @Inject(WORKER_REDIS) private readonly redis: Redis,
-    private readonly limiter: JandiQuotaLimiter,
-    private readonly sender: JandiSender,
+    @Inject(WORKER_CONFIG)
+    private readonly config: Pick<
+      WorkerConfig,
+      'routes' | 'destinations' | 'queuePrefix' | 'digest' | 'inlineWaitMs'
+    >,
+    @Inject(WORKER_REDIS) private readonly redis: Pick<Redis, 'get' | 'set' | 'del'>,
+    @Inject(JandiQuotaLimiter)
+    private readonly limiter: Pick<JandiQuotaLimiter, 'acquire' | 'release'>,
+    @Inject(JandiSender) private readonly sender: Pick<JandiSender, 'send'>,
     private readonly metrics: WorkerMetrics,
-    private readonly shutdown: ShutdownSignal,
-    private readonly pool: DigestPool,
-    private readonly digests: JandiDigestSender,
-    private readonly opsNotices: OpsNotices,
+    @Inject(ShutdownSignal) private readonly shutdown: Pick<ShutdownSignal, 'signal'>,
+    @Inject(DigestPool) private readonly pool: Pick<DigestPool, 'inspect' | 'join'>,
+    @Inject(JandiDigestSender) private readonly digests: Pick<JandiDigestSender, 'nudge'>,
+    @Inject(OpsNotices) private readonly opsNotices: Pick<OpsNotices, 'delivered' | 'failed'>,
   ) {
     this.route = compileRoutes(config.routes);
   }

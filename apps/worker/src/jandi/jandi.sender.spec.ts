@@ -103,6 +103,27 @@ describe('JandiSender.send', () => {
       fate: 'answered',
     },
     {
+      name: '200 carrying code 40000',
+      response: http(200, '{"code":40000,"msg":"invalid token"}'),
+      verdict: { kind: 'dead', reason: 'HTTP 200 code 40000 "invalid token"' },
+      outcome: 'rejected',
+      fate: 'answered',
+    },
+    {
+      name: '404 without a body',
+      response: http(404),
+      verdict: { kind: 'dead', reason: 'HTTP 404' },
+      outcome: 'rejected',
+      fate: 'answered',
+    },
+    {
+      name: '408',
+      response: http(408),
+      verdict: { kind: 'retry', reason: 'HTTP 408' },
+      outcome: 'failed',
+      fate: 'answered',
+    },
+    {
       name: '503',
       response: http(503),
       verdict: { kind: 'retry', reason: 'HTTP 503' },
@@ -115,6 +136,13 @@ describe('JandiSender.send', () => {
       verdict: { kind: 'retry', reason: 'timeout' },
       outcome: 'failed',
       fate: 'unknown',
+    },
+    {
+      name: 'a timeout before the request was written',
+      response: { kind: 'timeout', written: false },
+      verdict: { kind: 'retry', reason: 'timeout' },
+      outcome: 'failed',
+      fate: 'not-sent',
     },
     {
       name: 'a network error before anything was written',
@@ -136,6 +164,13 @@ describe('JandiSender.send', () => {
       verdict: { kind: 'interrupted' },
       outcome: 'interrupted',
       fate: 'unknown',
+    },
+    {
+      name: 'a shutdown before the request was written',
+      response: { kind: 'aborted', written: false },
+      verdict: { kind: 'interrupted' },
+      outcome: 'interrupted',
+      fate: 'not-sent',
     },
   ];
 

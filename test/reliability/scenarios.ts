@@ -20,6 +20,7 @@ export interface Row {
   duplicates: number;
   answered5xx: number;
   peakRssMb: number;
+  /** Printed under the table: the scenario's own figures in words. */
   notes: string;
 }
 
@@ -109,7 +110,7 @@ export async function redisKilled(scale: Scale): Promise<Row> {
 }
 
 /** 2. Two of three workers SIGKILLed mid-backlog. */
-export async function workersKilled(scale: Scale): Promise<Row> {
+export async function workersKilled(scale: Scale): Promise<Row & { http429: number }> {
   const system = await RelaySystem.start({
     workers: 3,
     limits: [{ count: scale.events / 4, windowMs: 1000 }],
@@ -122,21 +123,27 @@ export async function workersKilled(scale: Scale): Promise<Row> {
     while (system.deliveries(events).size < scale.events / 4) await sleep(20);
     await Promise.all(system.workers.slice(0, 2).map((w) => w.kill()));
     await system.waitForDelivery(events, tally.acked, 60_000);
-    return deliveryRow(
-      '2 two of three workers killed',
-      system,
-      events,
-      tally,
-      rss.stop(),
-      `429s: ${system.count429()}`,
-    );
+    const http429 = system.count429();
+    return {
+      ...deliveryRow(
+        '2 two of three workers killed',
+        system,
+        events,
+        tally,
+        rss.stop(),
+        `429s: ${http429}`,
+      ),
+      http429,
+    };
   } finally {
     await system.stop();
   }
 }
 
 /** 3. JANDI answers 503, then hangs, for a long (scaled) stretch; then the backlog drains. */
-export async function jandiOutage(scale: Scale): Promise<Row> {
+export async function jandiOutage(
+  scale: Scale,
+): Promise<Row & { deadLettered: number; http429: number }> {
   const limits = [{ count: 20, windowMs: 1000 }];
   const system = await RelaySystem.start({ workers: 2, limits });
   try {
@@ -151,14 +158,19 @@ export async function jandiOutage(scale: Scale): Promise<Row> {
     system.standin.setMode(JANDI_PATH, 'ok');
     await system.waitForDelivery(events, tally.acked, 60_000 + (events.length / 20) * 1000);
     const deadLettered = await system.queue.getJobCountByTypes('failed');
-    return deliveryRow(
-      '3 JANDI outage (503, then hang)',
-      system,
-      events,
-      tally,
-      rss.stop(),
-      `dead-lettered: ${deadLettered}, 429s: ${system.count429()}`,
-    );
+    const http429 = system.count429();
+    return {
+      ...deliveryRow(
+        '3 JANDI outage (503, then hang)',
+        system,
+        events,
+        tally,
+        rss.stop(),
+        `dead-lettered: ${deadLettered}, 429s: ${http429}`,
+      ),
+      deadLettered,
+      http429,
+    };
   } finally {
     await system.stop();
   }
@@ -249,7 +261,24 @@ function rawRequest(contentType: string, body: Buffer | string, mid: string): Bu
  * events whose MIDs are BullMQ's own key names, among ordinary ones: every one is stored and
  * delivered once, so no request changes another event's fate.
  */
-export async function hostileInput(scale: Scale): Promise<Row & { events: number }> {
+/** What the hostile requests did, beside the delivery figures. */
+export interface HostileRow extends Row {
+  /** Valid events sent after the hostile requests. */
+  events: number;
+  /** Hostile requests answered 200, and jobs they left in the queue. */
+  malformedAcked: number;
+  malformedEnqueued: number;
+  /** Hostile requests answered neither 4xx nor not at all. */
+  non4xx: number;
+  alive: boolean;
+  /** Ingest's RSS after the warm-up and at the end of the hostile requests, rounded. */
+  rssStartMb: number;
+  rssEndMb: number;
+  /** Events named after BullMQ's keys, sent again, were acked and stored nothing new. */
+  resendsDeduped: boolean;
+}
+
+export async function hostileInput(scale: Scale): Promise<HostileRow> {
   const system = await RelaySystem.start({
     workers: 0,
     limits: FAST_LIMITS,
@@ -369,6 +398,9 @@ export async function hostileInput(scale: Scale): Promise<Row & { events: number
     const non4xx = [...statuses]
       .filter(([s]) => s !== 0 && (s < 400 || s >= 500))
       .reduce((sum, [, n]) => sum + n, 0);
+    const malformedAcked = statuses.get(200) ?? 0;
+    const malformedEnqueued = jobsAfter - jobsBefore;
+    const [rssStartMb, rssEndMb] = [Math.round(rssStart), Math.round(rssEnd)];
     return {
       scenario: '4 hostile input',
       sent: sent + tally.sent,
@@ -380,7 +412,14 @@ export async function hostileInput(scale: Scale): Promise<Row & { events: number
       answered5xx: answered5xx + tally.answered5xx,
       peakRssMb: Math.round(sampler.stop()),
       events: order.length,
-      notes: `malformed acked ${statuses.get(200) ?? 0}; malformed enqueued ${jobsAfter - jobsBefore}; non-4xx ${non4xx}; no answer ${statuses.get(0) ?? 0}; alive ${alive}; RSS ${Math.round(rssStart)}→${Math.round(rssEnd)} MB; key-name MIDs ${named.length}, resends deduped ${resendsDeduped}; statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+      malformedAcked,
+      malformedEnqueued,
+      non4xx,
+      alive,
+      rssStartMb,
+      rssEndMb,
+      resendsDeduped,
+      notes: `malformed acked ${malformedAcked}; malformed enqueued ${malformedEnqueued}; non-4xx ${non4xx}; no answer ${statuses.get(0) ?? 0}; alive ${alive}; RSS ${rssStartMb}→${rssEndMb} MB; key-name MIDs ${named.length}, resends deduped ${resendsDeduped}; statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
     };
   } finally {
     await system.stop();
@@ -395,7 +434,9 @@ export const SECRETS = {
 };
 
 /** 5. Wrong credentials and sources are refused; no secret or JANDI URL reaches the logs. */
-export async function access(): Promise<Row & { refused: Record<string, number> }> {
+export async function access(): Promise<
+  Row & { refused: Record<string, number>; secretsInLogs: number }
+> {
   const system = await RelaySystem.start({
     workers: 1,
     limits: FAST_LIMITS,
@@ -504,8 +545,8 @@ export async function access(): Promise<Row & { refused: Record<string, number> 
         `refused ${Object.values(refused).filter((s) => s === 401 || s === 403).length}/${Object.keys(refused).length}; secrets in logs ${leaks.length}`,
       ),
       refused,
-      leaks: leaks.length,
-    } as Row & { refused: Record<string, number>; leaks: number };
+      secretsInLogs: leaks.length,
+    };
   } finally {
     await system.stop();
   }

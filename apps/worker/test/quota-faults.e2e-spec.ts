@@ -4,6 +4,7 @@ import { TEST_REDIS_URL } from '../../../test/support/redis';
 import { quotaKey } from '../src/rate-limit/jandi-quota.limiter';
 import { worstWindow } from '../../../test/support/quota-math';
 import { enqueueBurst, shownCounts } from './burst';
+import { QuotaTrace } from './quota-trace';
 import { DEFAULT_PATH, WorkerHarness } from './worker-harness';
 
 const WINDOW = { count: 4, windowMs: 1000 };
@@ -33,6 +34,7 @@ class FaultInjector {
   constructor(
     private readonly harness: WorkerHarness,
     private readonly workers: () => number[],
+    trace: QuotaTrace,
   ) {
     harness.standin.setHooks({
       beforeCount: async () => {
@@ -47,7 +49,8 @@ class FaultInjector {
           await this.resumed;
         }
       },
-      afterAnswer: () => {
+      afterAnswer: (_path, body) => {
+        trace.arrival(body);
         if (this.armed?.point === 'answered') this.fire();
       },
     });
@@ -120,7 +123,9 @@ async function sendUnderFaults(
     return started.map(({ app }) => app);
   };
   let workers = await startWorkers();
-  const faults = new FaultInjector(harness, () => [...pids.values()]);
+  const trace = new QuotaTrace(harness.standin, quotaKey(harness.prefix, url));
+  trace.start();
+  const faults = new FaultInjector(harness, () => [...pids.values()], trace);
   await faults.start(url);
   const itemKeys: string[] = [];
   const timeline: { at: number; fault: string }[] = [];
@@ -168,14 +173,17 @@ async function sendUnderFaults(
     const answered = harness.standin.requests.filter((r) => r.path === DEFAULT_PATH);
     // Each 429 is named after the fault that fired last before it.
     const faultBefore = (at: number) => timeline.filter((f) => f.at <= at).pop()?.fault ?? 'none';
+    const rejected = answered.filter((r) => r.status === 429).map((r) => r.at);
+    const file = rejected.length > 0 ? trace.report(label, timeline, rejected) : '';
     return {
-      tooMany: answered.filter((r) => r.status === 429).map((r) => faultBefore(r.at)),
+      tooMany: rejected.map((at) => `${faultBefore(at)} (timeline: ${file})`),
       worst: worstWindow(
         answered.filter((r) => r.status !== 429).map((r) => r.at),
         WINDOW.windowMs,
       ),
     };
   } finally {
+    trace.close();
     await faults.close();
     await harness.close();
   }

@@ -28,7 +28,7 @@ class FaultInjector {
   private resumed: Promise<void> = Promise.resolve();
   private readonly subscriber = new Redis(TEST_REDIS_URL);
   private readonly admin = new Redis(TEST_REDIS_URL);
-  private previousEvents = '';
+  private previousEvents: string | null = null;
   firedAt = 0;
 
   constructor(
@@ -67,7 +67,8 @@ class FaultInjector {
   }
 
   async close(): Promise<void> {
-    await this.admin.config('SET', 'notify-keyspace-events', this.previousEvents);
+    if (this.previousEvents !== null)
+      await this.admin.config('SET', 'notify-keyspace-events', this.previousEvents);
     this.subscriber.disconnect();
     this.admin.disconnect();
   }
@@ -117,19 +118,24 @@ async function sendUnderFaults(
     ...env,
   };
   const pids = new Map<number, number>();
+  // Settled, not raced: a worker still starting when its twin failed would outlive the test.
   const startWorkers = async () => {
-    const started = await Promise.all([0, 1].map(() => harness.startWorker(workerEnv)));
-    started.forEach(({ app }, i) => pids.set(i, app.child.pid ?? 0));
-    return started.map(({ app }) => app);
+    const started = await Promise.allSettled([0, 1].map(() => harness.startWorker(workerEnv)));
+    const apps = started.map((result) => {
+      if (result.status === 'rejected') throw result.reason;
+      return result.value.app;
+    });
+    apps.forEach((app, i) => pids.set(i, app.child.pid ?? 0));
+    return apps;
   };
-  let workers = await startWorkers();
   const trace = new QuotaTrace(harness.standin, quotaKey(harness.prefix, url));
-  trace.start();
   const faults = new FaultInjector(harness, () => [...pids.values()], trace);
-  await faults.start(url);
   const itemKeys: string[] = [];
   const timeline: { at: number; fault: string }[] = [];
   try {
+    let workers = await startWorkers();
+    trace.start();
+    await faults.start(url);
     let series = 0;
     for (let round = 0; round < rounds; round++) {
       for (const point of POINTS) {

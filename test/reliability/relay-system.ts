@@ -102,10 +102,16 @@ export class RelaySystem {
 
   static async start(options: RelaySystemOptions): Promise<RelaySystem> {
     const system = new RelaySystem(options.redis ?? (await RedisServer.start()), options);
-    await system.standin.listen();
-    await system.startIngest();
-    for (let i = 0; i < options.workers; i++) await system.startWorker();
-    return system;
+    try {
+      await system.standin.listen();
+      await system.startIngest();
+      for (let i = 0; i < options.workers; i++) await system.startWorker();
+      return system;
+    } catch (error) {
+      // A half-started system would keep its redis-server and the test run alive.
+      await system.stop();
+      throw error;
+    }
   }
 
   async startIngest(): Promise<void> {
@@ -266,7 +272,8 @@ export class RelaySystem {
   }
 
   async stop(): Promise<void> {
-    for (const app of [this.ingest, ...this.workers]) {
+    // ingest is unset when it failed to start.
+    for (const app of [this.ingest, ...this.workers].filter(Boolean)) {
       this.allOutput.push(app.output());
       await app.stop(3000);
     }

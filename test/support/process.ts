@@ -52,7 +52,8 @@ export async function startApp(
   app: 'ingest' | 'worker' | 'jandi-sink',
   env: Record<string, string>,
   healthUrl: string,
-  timeoutMs = 20_000,
+  // Ingest has taken over 20 s to get ready on a 2-core machine busy with image builds.
+  timeoutMs = 60_000,
 ): Promise<RunningApp> {
   // Ingest's admin port has a fixed default: parallel tests would collide on it.
   const adminPort =

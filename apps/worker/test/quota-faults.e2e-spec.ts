@@ -4,6 +4,7 @@ import { TEST_REDIS_URL } from '../../../test/support/redis';
 import { quotaKey } from '../src/rate-limit/jandi-quota.limiter';
 import { worstWindow } from '../../../test/support/quota-math';
 import { enqueueBurst, shownCounts } from './burst';
+import { QuotaTrace } from './quota-trace';
 import { DEFAULT_PATH, WorkerHarness } from './worker-harness';
 
 const WINDOW = { count: 4, windowMs: 1000 };
@@ -27,12 +28,13 @@ class FaultInjector {
   private resumed: Promise<void> = Promise.resolve();
   private readonly subscriber = new Redis(TEST_REDIS_URL);
   private readonly admin = new Redis(TEST_REDIS_URL);
-  private previousEvents = '';
+  private previousEvents: string | null = null;
   firedAt = 0;
 
   constructor(
     private readonly harness: WorkerHarness,
     private readonly workers: () => number[],
+    trace: QuotaTrace,
   ) {
     harness.standin.setHooks({
       beforeCount: async () => {
@@ -47,7 +49,8 @@ class FaultInjector {
           await this.resumed;
         }
       },
-      afterAnswer: () => {
+      afterAnswer: (_path, body) => {
+        trace.arrival(body);
         if (this.armed?.point === 'answered') this.fire();
       },
     });
@@ -64,7 +67,8 @@ class FaultInjector {
   }
 
   async close(): Promise<void> {
-    await this.admin.config('SET', 'notify-keyspace-events', this.previousEvents);
+    if (this.previousEvents !== null)
+      await this.admin.config('SET', 'notify-keyspace-events', this.previousEvents);
     this.subscriber.disconnect();
     this.admin.disconnect();
   }
@@ -114,17 +118,24 @@ async function sendUnderFaults(
     ...env,
   };
   const pids = new Map<number, number>();
+  // Settled, not raced: a worker still starting when its twin failed would outlive the test.
   const startWorkers = async () => {
-    const started = await Promise.all([0, 1].map(() => harness.startWorker(workerEnv)));
-    started.forEach(({ app }, i) => pids.set(i, app.child.pid ?? 0));
-    return started.map(({ app }) => app);
+    const started = await Promise.allSettled([0, 1].map(() => harness.startWorker(workerEnv)));
+    const apps = started.map((result) => {
+      if (result.status === 'rejected') throw result.reason;
+      return result.value.app;
+    });
+    apps.forEach((app, i) => pids.set(i, app.child.pid ?? 0));
+    return apps;
   };
-  let workers = await startWorkers();
-  const faults = new FaultInjector(harness, () => [...pids.values()]);
-  await faults.start(url);
+  const trace = new QuotaTrace(harness.standin, quotaKey(harness.prefix, url));
+  const faults = new FaultInjector(harness, () => [...pids.values()], trace);
   const itemKeys: string[] = [];
   const timeline: { at: number; fault: string }[] = [];
   try {
+    let workers = await startWorkers();
+    trace.start();
+    await faults.start(url);
     let series = 0;
     for (let round = 0; round < rounds; round++) {
       for (const point of POINTS) {
@@ -168,14 +179,17 @@ async function sendUnderFaults(
     const answered = harness.standin.requests.filter((r) => r.path === DEFAULT_PATH);
     // Each 429 is named after the fault that fired last before it.
     const faultBefore = (at: number) => timeline.filter((f) => f.at <= at).pop()?.fault ?? 'none';
+    const rejected = answered.filter((r) => r.status === 429).map((r) => r.at);
+    const file = rejected.length > 0 ? trace.report(label, timeline, rejected) : '';
     return {
-      tooMany: answered.filter((r) => r.status === 429).map((r) => faultBefore(r.at)),
+      tooMany: rejected.map((at) => `${faultBefore(at)} (timeline: ${file})`),
       worst: worstWindow(
         answered.filter((r) => r.status !== 429).map((r) => r.at),
         WINDOW.windowMs,
       ),
     };
   } finally {
+    trace.close();
     await faults.close();
     await harness.close();
   }

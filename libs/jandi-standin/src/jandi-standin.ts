@@ -35,8 +35,8 @@ export interface StandinHooks {
   beforeCount?: (path: string) => Promise<void> | void;
   /** After it is counted, before it is answered: the client waits for its answer meanwhile. */
   beforeAnswer?: (path: string) => Promise<void> | void;
-  /** Once the answer is written. */
-  afterAnswer?: (path: string) => void;
+  /** Once the answer is written; gets the request body too (traces name what was sent). */
+  afterAnswer?: (path: string, body: string) => void;
 }
 
 export interface AcceptedMessage {
@@ -160,7 +160,7 @@ export class JandiStandin {
     const answer = (status: number, body: object) => {
       this.requests.push({ path, at, status });
       res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
-      hooks.afterAnswer?.(path);
+      hooks.afterAnswer?.(path, Buffer.concat(chunks).toString('utf8'));
     };
     if (req.method !== 'POST') return answer(400, { code: 40000, msg: 'POST only' });
 

@@ -186,7 +186,9 @@ export class JandiDeliveryService {
         return { kind: 'delivered', sent };
       }
       case 'cooldown': {
+        // Reserves the first slot after the cooldown; one granted already is not used here.
         const next = await this.limiter.acquire(url, ctx.jobId);
+        if (next.granted) await this.limiter.abandon(url, next.sendId);
         return {
           kind: 'wait',
           delayMs: next.granted ? 0 : next.waitMs,

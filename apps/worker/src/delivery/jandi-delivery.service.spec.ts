@@ -41,14 +41,19 @@ class FakeMarks {
   }
 }
 
-class FakeLimiter implements Pick<JandiQuotaLimiter, 'acquire' | 'release'> {
+class FakeLimiter implements Pick<JandiQuotaLimiter, 'acquire' | 'release' | 'abandon'> {
   released = 0;
+  readonly abandoned: string[] = [];
   constructor(readonly decisions: QuotaDecision[]) {}
   acquire(): Promise<QuotaDecision> {
     return Promise.resolve(this.decisions.shift() ?? GRANT);
   }
   release(): Promise<void> {
     this.released++;
+    return Promise.resolve();
+  }
+  abandon(_url: string, sendId: string): Promise<void> {
+    this.abandoned.push(sendId);
     return Promise.resolve();
   }
 }
@@ -287,9 +292,9 @@ describe('JandiDeliveryService.deliver', () => {
     });
 
     it.each([
-      [GRANT, 0],
-      [refused(7000), 7000],
-    ])('cooldown: waits for the next slot, not an attempt', async (next, delayMs) => {
+      [GRANT, 0, [GRANT.sendId]],
+      [refused(7000), 7000, []],
+    ])('cooldown: waits for the next slot, not an attempt', async (next, delayMs, abandoned) => {
       const run = await deliver({
         decisions: [GRANT, next],
         verdict: { kind: 'cooldown', reason: 'HTTP 429', coolMs: 7000 },
@@ -299,6 +304,8 @@ describe('JandiDeliveryService.deliver', () => {
         delayMs,
         decision: 'cooldown 7000 ms, not an attempt',
       });
+      // A grant the job will not use now must not hold a slot until its deadline.
+      expect(run.limiter.abandoned).toEqual(abandoned);
       expect(run.ops.notices).toEqual([]);
     });
 

@@ -55,7 +55,7 @@ export class JandiDeliveryService {
     >,
     @Inject(WORKER_REDIS) private readonly redis: Pick<Redis, 'get' | 'set' | 'del'>,
     @Inject(JandiQuotaLimiter)
-    private readonly limiter: Pick<JandiQuotaLimiter, 'acquire' | 'release'>,
+    private readonly limiter: Pick<JandiQuotaLimiter, 'acquire' | 'release' | 'abandon'>,
     @Inject(JandiSender) private readonly sender: Pick<JandiSender, 'send'>,
     private readonly metrics: WorkerMetrics,
     @Inject(ShutdownSignal) private readonly shutdown: Pick<ShutdownSignal, 'signal'>,

@@ -64,6 +64,24 @@ export default tseslint.config(
       ],
     },
   },
+  // Contracts are the floor both apps and every lib stand on: they import no other lib.
+  {
+    files: ['libs/contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/apps/**'], message: 'libs/ never import an app.' },
+            {
+              group: ['@app/*', '!@app/contracts', '**/libs/**'],
+              message: 'libs/contracts holds only contracts: it imports no other lib.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );
 
 /** Apps share code only through libs/: one app never imports another. */

@@ -7,8 +7,8 @@ const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
 
 /** Files that read the environment, per app; redis-connection.ts is read by both apps. */
 const SOURCES = {
-  ingest: ['apps/ingest/src/ingest.config.ts', 'libs/contracts/src/redis-connection.ts'],
-  worker: ['apps/worker/src/config/worker.config.ts', 'libs/contracts/src/redis-connection.ts'],
+  ingest: ['apps/ingest/src/ingest.config.ts', 'libs/redis/src/redis-connection.ts'],
+  worker: ['apps/worker/src/config/worker.config.ts', 'libs/redis/src/redis-connection.ts'],
   'jandi-sink': ['apps/jandi-sink/src/main.ts'],
 } as const;
 type App = keyof typeof SOURCES;

@@ -1,12 +1,11 @@
 import { BlockList, isIP } from 'node:net';
+import { ConfigError, DEFAULT_QUEUE_PREFIX } from '@app/contracts';
 import {
-  ConfigError,
-  DEFAULT_QUEUE_PREFIX,
   isHashTagged,
   redisSettingsFromEnv,
   RedisSettingsError,
   type RedisClusterNode,
-} from '@app/contracts';
+} from '@app/redis';
 import type { RedisOptions } from 'ioredis';
 
 export type AckFormat = 'text' | 'json';

@@ -9,7 +9,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { RELAY_QUEUE } from '@app/contracts';
-import { createRedisClient, describeRedis, RedisWatch } from '@app/contracts';
+import { createRedisClient, describeRedis, RedisWatch } from '@app/redis';
 import Redis from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import { HealthController } from './health/health.controller';

@@ -11,16 +11,15 @@ import {
   Min,
   validateSync,
 } from 'class-validator';
+import { ConfigError, DEFAULT_QUEUE_PREFIX } from '@app/contracts';
 import {
-  ConfigError,
   createRedisClient,
-  DEFAULT_QUEUE_PREFIX,
   isHashTagged,
   redisSettingsFromEnv,
   RedisSettingsError,
   type RedisClusterNode,
   type RedisSettings,
-} from '@app/contracts';
+} from '@app/redis';
 import type { RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
 import { parseRateLimits, type RateLimit } from './rate-limits';

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { redactConfig, stopOnSignals } from '@app/contracts';
-import { ConfigError } from '@app/runtime';
+import { redactConfig } from '@app/contracts';
+import { ConfigError, stopOnSignals } from '@app/runtime';
 import { version } from '../../../package.json';
 import { createIngestApp, listenIngest } from './ingest.app';
 import { loadIngestConfig } from './ingest.config';

@@ -1,6 +1,5 @@
 export * from './relay-queue';
 export * from './popbill-event.job';
-export * from './shutdown';
 export * from './popbill-event.dto';
 export * from './event-job-name';
 export * from './log-format';

@@ -1,7 +1,8 @@
 import { BlockList, isIP } from 'node:net';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import {
   Check,
+  IsListenAddress,
   loadEnv,
   problemOf,
   relaySettings,
@@ -107,7 +108,7 @@ function bullBoardPair(other: 'BULL_BOARD_USER' | 'BULL_BOARD_PASSWORD') {
 export class IngestEnv extends RelayEnv {
   @IsString() HOST = '0.0.0.0';
   @IsInt() @Min(1) @Max(65535) PORT = 3000;
-  @Matches(/^[A-Za-z0-9.:[\]-]+$/, { message: 'must be an IP address or host name' })
+  @IsListenAddress()
   ADMIN_HOST = '127.0.0.1';
   @IsInt()
   @Min(0)

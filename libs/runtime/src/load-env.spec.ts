@@ -40,7 +40,7 @@ describe('loadEnv', () => {
   });
 
   it('reads only decimal numbers', () => {
-    for (const count of ['0x5', '5e0', 'five', '5.5'])
+    for (const count of ['0x5', '5e0', 'five', '5.5', '5.0'])
       expect(problems({ API_TOKEN: 't', COUNT: count })).toEqual([
         `Invalid environment variable COUNT: must be an integer number (got "${count}")`,
       ]);

@@ -15,10 +15,14 @@ export type EnvClass<T extends object> = new () => T;
 /** Variables whose values are never repeated in an error: they may hold a credential. */
 const SECRET_NAME = /URL|PASSWORD|TOKEN|KEY|AUTH/;
 
-/** Decimal numbers only: "0x10" or "1e3" stay text and fail a number check. */
-const DECIMAL = /^-?(\d+\.?\d*|\.\d+)$/;
-
-const NUMERIC_CHECKS = new Set(['isInt', 'isNumber']);
+/**
+ * The text each number check reads as a number, in decimal only: anything else ("0x10", "1e3",
+ * "5.0" for a whole number) stays text and fails the check.
+ */
+const NUMBER_TEXT: Record<string, RegExp> = {
+  isInt: /^-?\d+$/,
+  isNumber: /^-?(\d+\.?\d*|\.\d+)$/,
+};
 
 /**
  * A rule beside the built-in ones: `problem` returns what is wrong with the value, read with the
@@ -55,14 +59,17 @@ export function envVariables(envClass: EnvClass<object>): string[] {
   return [...new Set(metadata.map((m) => m.propertyName))];
 }
 
-function numericVariables(envClass: EnvClass<object>): Set<string> {
+/** Variable → the text its number check reads as a number. */
+function numberTexts(envClass: EnvClass<object>): Map<string, RegExp> {
   const metadata = getMetadataStorage().getTargetValidationMetadatas(envClass, '', true, false);
-  return new Set(
-    metadata.filter((m) => NUMERIC_CHECKS.has(m.name ?? '')).map((m) => m.propertyName),
+  return new Map(
+    metadata.flatMap((m) =>
+      m.name && NUMBER_TEXT[m.name] ? [[m.propertyName, NUMBER_TEXT[m.name]]] : [],
+    ),
   );
 }
 
-function describe(error: ValidationError): EnvProblem {
+function toProblem(error: ValidationError): EnvProblem {
   const variable = error.property;
   const constraints = error.constraints ?? {};
   // Not a number at all: its bounds say nothing more.
@@ -86,15 +93,15 @@ function describe(error: ValidationError): EnvProblem {
  * bad variable.
  */
 export function loadEnv<T extends object>(envClass: EnvClass<T>, env: Env): T {
-  const numeric = numericVariables(envClass);
+  const numbers = numberTexts(envClass);
   const raw: Record<string, string | number> = {};
   for (const name of envVariables(envClass)) {
     const value = env[name]?.trim();
     if (value === undefined || value === '') continue;
-    raw[name] = numeric.has(name) && DECIMAL.test(value) ? Number(value) : value;
+    raw[name] = numbers.get(name)?.test(value) ? Number(value) : value;
   }
   const instance = plainToInstance(envClass, raw);
-  const problems = validateSync(instance, { forbidUnknownValues: false }).map(describe);
+  const problems = validateSync(instance, { forbidUnknownValues: false }).map(toProblem);
   if (problems.length > 0)
     throw new ConfigError(problems[0].variable, problems[0].problem, ...problems.slice(1));
   return instance;

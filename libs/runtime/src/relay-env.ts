@@ -9,6 +9,10 @@ import {
 } from '@app/redis';
 import { Check, type Env } from './load-env';
 
+/** A listen address: an IP address or a host name, never a URL. */
+export const IsListenAddress = () =>
+  Matches(/^[A-Za-z0-9.:[\]-]+$/, { message: 'must be an IP address or host name' });
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

@@ -4,6 +4,7 @@ import { createRedisClient } from '@app/redis';
 import {
   Check,
   ConfigError,
+  IsListenAddress,
   loadEnv,
   problemOf,
   relaySettings,
@@ -58,7 +59,6 @@ export interface WorkerConfig extends RelaySettings {
 
 const URL_PATTERN = /^https?:\/\/\S+$/;
 
-const HOST_PATTERN = /^[A-Za-z0-9.:[\]-]+$/;
 const NAMED_URL = /^JANDI_WEBHOOK_URL_([A-Z0-9_]+)$/;
 /** The further destinations, read by the name pattern above, as the docs write them. */
 export const NAMED_URL_VARIABLES = 'JANDI_WEBHOOK_URL_<NAME>';
@@ -68,13 +68,13 @@ const DEFAULT_RATE_LIMITS = '60/1m,500/10m';
 export class WorkerEnv extends RelayEnv {
   /** Default: METRICS_HOST, else 127.0.0.1. */
   @IsOptional()
-  @Matches(HOST_PATTERN, { message: 'must be an IP address or host name' })
+  @IsListenAddress()
   ADMIN_HOST?: string;
   /** Default: METRICS_PORT, else 9100. */
   @IsOptional() @IsInt() @Min(0) @Max(65535) ADMIN_PORT?: number;
   /** Former names of ADMIN_HOST and ADMIN_PORT, still honoured. */
   @IsOptional()
-  @Matches(HOST_PATTERN, { message: 'must be an IP address or host name' })
+  @IsListenAddress()
   METRICS_HOST?: string;
   @IsOptional() @IsInt() @Min(0) @Max(65535) METRICS_PORT?: number;
 

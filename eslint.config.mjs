@@ -68,6 +68,9 @@ export default tseslint.config(
       ],
     },
   },
+  // Libs stand on each other in one order: contracts, then redis, then runtime.
+  ...libFloor('contracts', ['redis', 'runtime', 'jandi-standin']),
+  ...libFloor('redis', ['runtime', 'jandi-standin']),
 );
 
 /** Apps share code only through libs/: one app never imports another. */
@@ -101,6 +104,29 @@ function workerFloor(folder, above) {
               ...above.map((other) => ({
                 group: [`../${other}`, `../${other}/**`, `**/src/${other}/**`],
                 message: `${folder}/ sits below ${other}/: it must not import it.`,
+              })),
+            ],
+          },
+        ],
+      },
+    },
+  ];
+}
+
+/** A lib that must not import the libs in `above`; libs never import apps (rules replace). */
+function libFloor(lib, above) {
+  return [
+    {
+      files: [`libs/${lib}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              { group: ['**/apps/**'], message: 'libs/ never import an app.' },
+              ...above.map((other) => ({
+                group: [`@app/${other}`, `@app/${other}/**`, `**/libs/${other}/**`],
+                message: `libs/${lib} sits below libs/${other}: it must not import it.`,
               })),
             ],
           },

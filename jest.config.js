@@ -16,6 +16,8 @@ const shared = {
   moduleNameMapper: {
     '^@app/contracts(|/.*)$': '<rootDir>/libs/contracts/src$1',
     '^@app/jandi-standin$': '<rootDir>/libs/jandi-standin/src',
+    '^@app/redis$': '<rootDir>/libs/redis/src',
+    '^@app/runtime(|/.*)$': '<rootDir>/libs/runtime/src$1',
   },
   testEnvironment: 'node',
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],

@@ -1,4 +1,4 @@
-import { ConfigError } from '@app/contracts';
+import { ConfigError } from '@app/runtime';
 import { configWarnings, loadIngestConfig, parseAllowedIps } from './ingest.config';
 
 describe('loadIngestConfig', () => {

@@ -1,28 +1,25 @@
 import { BlockList, isIP } from 'node:net';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import {
-  ConfigError,
-  DEFAULT_QUEUE_PREFIX,
-  isHashTagged,
-  redisSettingsFromEnv,
-  RedisSettingsError,
-  type RedisClusterNode,
-} from '@app/contracts';
-import type { RedisOptions } from 'ioredis';
+  Check,
+  IsListenAddress,
+  loadEnv,
+  problemOf,
+  relaySettings,
+  RelayEnv,
+  type Env,
+  type RelaySettings,
+} from '@app/runtime';
 
 export type AckFormat = 'text' | 'json';
 
-export interface IngestConfig {
-  redisUrl: string;
-  redis: RedisOptions;
-  redisCluster: RedisClusterNode[] | null;
-  queuePrefix: string;
+export interface IngestConfig extends RelaySettings {
   host: string;
   port: number;
   /** Private listener of /metrics, /docs, /admin/queues (and /health). */
   adminHost: string;
   /** 0: any free port (tests). */
   adminPort: number;
-  logLevel: string;
   ackFormat: AckFormat;
   bodyLimitBytes: number;
   dedupeWindowMs: number;
@@ -53,30 +50,6 @@ export interface IngestConfig {
 export const INGEST_CONFIG = Symbol('INGEST_CONFIG');
 /** The one ioredis client of ingest, shared by the queue, the dedupe probe and readiness. */
 export const INGEST_REDIS = Symbol('INGEST_REDIS');
-
-type Env = Record<string, string | undefined>;
-
-function text(env: Env, name: string, fallback: string): string {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? fallback : value;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `"${raw}" is not a whole number`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `${value} is outside ${min}..${max}`);
-  return value;
-}
-
-function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
-  const value = text(env, name, fallback);
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new ConfigError(name, `"${value}" is not one of ${allowed.join(', ')}`);
-  }
-  return value as T;
-}
 
 /** Parses "a.b.c.d, x.y.z.w/nn, ::1" into a BlockList of allowed sources. */
 export function parseAllowedIps(raw: string): BlockList {
@@ -114,112 +87,104 @@ function parseTrustProxy(raw: string): boolean | number | string[] {
   return entries;
 }
 
+const ACK_FORMATS: readonly AckFormat[] = ['text', 'json'];
+
+/** "user:password", both parts non-empty. */
+function splitBasicAuth(raw: string): { user: string; password: string } {
+  const colon = raw.indexOf(':');
+  if (colon <= 0 || colon === raw.length - 1) {
+    throw new Error('expected user:password with both parts non-empty');
+  }
+  return { user: raw.slice(0, colon), password: raw.slice(colon + 1) };
+}
+
+/** Bull Board needs both credentials; `other` names the one that must come with this one. */
+function bullBoardPair(other: 'BULL_BOARD_USER' | 'BULL_BOARD_PASSWORD') {
+  return (value: string | undefined, env: IngestEnv) =>
+    !value && env[other] ? 'Bull Board needs both BULL_BOARD_USER and BULL_BOARD_PASSWORD' : null;
+}
+
+/** The ingest environment: every variable ingest reads, with its default and its rules. */
+export class IngestEnv extends RelayEnv {
+  @IsString() HOST = '0.0.0.0';
+  @IsInt() @Min(1) @Max(65535) PORT = 3000;
+  @IsListenAddress()
+  ADMIN_HOST = '127.0.0.1';
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  @Check((port: number | undefined, env: IngestEnv) =>
+    port === env.PORT ? `${port} is PORT too: the admin port must differ` : null,
+  )
+  ADMIN_PORT = 9101;
+
+  @IsIn(ACK_FORMATS) ACK_FORMAT: AckFormat = 'text';
+  @IsInt() @Min(1024) @Max(16 * 1024 * 1024) BODY_LIMIT_BYTES = 256 * 1024;
+  @IsInt() @Min(1) @Max(30 * 24 * 3600) DEDUPE_WINDOW_SECONDS = 24 * 3600;
+  @IsInt() @Min(50) @Max(30_000) ENQUEUE_TIMEOUT_MS = 2000;
+  @IsInt() @Min(0) @Max(16) REDIS_MIN_REPLICAS_ACK = 0;
+  @IsInt() @Min(10) @Max(100) REDIS_MEMORY_LIMIT_PERCENT = 90;
+  @IsInt() @Min(0) @Max(600_000) SHUTDOWN_GRACE_MS = 5000;
+
+  @IsInt()
+  @Min(500)
+  @Max(120_000)
+  // Node refuses a headers timeout longer than the whole request's.
+  @Check((headers: number | undefined, env: IngestEnv) =>
+    typeof headers === 'number' &&
+    typeof env.REQUEST_TIMEOUT_MS === 'number' &&
+    headers > env.REQUEST_TIMEOUT_MS
+      ? `${headers} is longer than REQUEST_TIMEOUT_MS (${env.REQUEST_TIMEOUT_MS})`
+      : null,
+  )
+  HEADERS_TIMEOUT_MS = 5000;
+  @IsInt() @Min(1000) @Max(300_000) REQUEST_TIMEOUT_MS = 10_000;
+  @IsInt() @Min(1000) @Max(600_000) KEEP_ALIVE_TIMEOUT_MS = 10_000;
+  @IsInt() @Min(0) @Max(1_000_000) MAX_REQUESTS_PER_SOCKET = 0;
+  @IsInt() @Min(1) @Max(100_000) MAX_CONNECTIONS = 1024;
+
+  @IsOptional()
+  @Check((raw: string | undefined) => problemOf(() => splitBasicAuth(raw ?? '')))
+  POPBILL_BASIC_AUTH?: string;
+  @IsOptional() @IsString() POPBILL_API_KEY?: string;
+  @IsOptional()
+  @Check((raw: string | undefined) => problemOf(() => parseAllowedIps(raw ?? '')))
+  POPBILL_ALLOWED_IPS?: string;
+  @Check((raw: string | undefined) => problemOf(() => parseTrustProxy(raw ?? '')))
+  TRUST_PROXY = 'false';
+
+  @Check(bullBoardPair('BULL_BOARD_PASSWORD')) BULL_BOARD_USER?: string;
+  @Check(bullBoardPair('BULL_BOARD_USER')) BULL_BOARD_PASSWORD?: string;
+}
+
 /** Reads and validates the ingest environment once, at boot; the only reader of process.env. */
 export function loadIngestConfig(env: Env = process.env): IngestConfig {
-  let redisSettings;
-  try {
-    redisSettings = redisSettingsFromEnv(env);
-  } catch (error) {
-    if (!(error instanceof RedisSettingsError)) throw error;
-    throw new ConfigError(error.variable, error.message);
-  }
-
-  const queuePrefix = text(env, 'QUEUE_PREFIX', DEFAULT_QUEUE_PREFIX);
-  if (queuePrefix.includes(':')) throw new ConfigError('QUEUE_PREFIX', 'must not contain ":"');
-  if (redisSettings.redisCluster && !isHashTagged(queuePrefix)) {
-    throw new ConfigError('QUEUE_PREFIX', 'must contain a {hash tag} with Redis Cluster');
-  }
-
-  const bullBoardUser = env.BULL_BOARD_USER?.trim();
-  const bullBoardPassword = env.BULL_BOARD_PASSWORD?.trim();
-  if (!bullBoardUser !== !bullBoardPassword) {
-    throw new ConfigError(
-      bullBoardUser ? 'BULL_BOARD_PASSWORD' : 'BULL_BOARD_USER',
-      'Bull Board needs both BULL_BOARD_USER and BULL_BOARD_PASSWORD',
-    );
-  }
-
-  const basicAuthRaw = env.POPBILL_BASIC_AUTH?.trim();
-  let basicAuth: IngestConfig['basicAuth'] = null;
-  if (basicAuthRaw) {
-    const colon = basicAuthRaw.indexOf(':');
-    if (colon <= 0 || colon === basicAuthRaw.length - 1) {
-      throw new ConfigError(
-        'POPBILL_BASIC_AUTH',
-        'expected user:password with both parts non-empty',
-      );
-    }
-    basicAuth = { user: basicAuthRaw.slice(0, colon), password: basicAuthRaw.slice(colon + 1) };
-  }
-
-  let allowedIps: BlockList | null = null;
-  const allowedRaw = env.POPBILL_ALLOWED_IPS?.trim();
-  if (allowedRaw) {
-    try {
-      allowedIps = parseAllowedIps(allowedRaw);
-    } catch (error) {
-      throw new ConfigError('POPBILL_ALLOWED_IPS', (error as Error).message);
-    }
-  }
-
-  let trustProxy: IngestConfig['trustProxy'];
-  try {
-    trustProxy = parseTrustProxy(text(env, 'TRUST_PROXY', 'false'));
-  } catch (error) {
-    throw new ConfigError('TRUST_PROXY', (error as Error).message);
-  }
-
-  const headersTimeoutMs = integer(env, 'HEADERS_TIMEOUT_MS', 5000, 500, 120_000);
-  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 1000, 300_000);
-  // Node refuses a headers timeout longer than the whole request's.
-  if (headersTimeoutMs > requestTimeoutMs) {
-    throw new ConfigError(
-      'HEADERS_TIMEOUT_MS',
-      `${headersTimeoutMs} is longer than REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
-    );
-  }
-
-  const port = integer(env, 'PORT', 3000, 1, 65535);
-  const adminPort = integer(env, 'ADMIN_PORT', 9101, 0, 65535);
-  if (adminPort === port) {
-    throw new ConfigError('ADMIN_PORT', `${adminPort} is PORT too: the admin port must differ`);
-  }
-
+  const e = loadEnv(IngestEnv, env);
   return {
-    ...redisSettings,
-    queuePrefix,
-    host: text(env, 'HOST', '0.0.0.0'),
-    port,
-    adminHost: text(env, 'ADMIN_HOST', '127.0.0.1'),
-    adminPort,
-    logLevel: oneOf(env, 'LOG_LEVEL', 'info', [
-      'fatal',
-      'error',
-      'warn',
-      'info',
-      'debug',
-      'trace',
-      'silent',
-    ]),
-    ackFormat: oneOf<AckFormat>(env, 'ACK_FORMAT', 'text', ['text', 'json']),
-    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
-    dedupeWindowMs: integer(env, 'DEDUPE_WINDOW_SECONDS', 24 * 3600, 1, 30 * 24 * 3600) * 1000,
-    enqueueTimeoutMs: integer(env, 'ENQUEUE_TIMEOUT_MS', 2000, 50, 30_000),
-    minReplicasAck: integer(env, 'REDIS_MIN_REPLICAS_ACK', 0, 0, 16),
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
-    memoryLimitPercent: integer(env, 'REDIS_MEMORY_LIMIT_PERCENT', 90, 10, 100),
-    basicAuth,
-    apiKey: env.POPBILL_API_KEY?.trim() || null,
-    allowedIps,
-    trustProxy,
-    headersTimeoutMs,
-    requestTimeoutMs,
-    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 10_000, 1000, 600_000),
-    maxRequestsPerSocket: integer(env, 'MAX_REQUESTS_PER_SOCKET', 0, 0, 1_000_000),
-    maxConnections: integer(env, 'MAX_CONNECTIONS', 1024, 1, 100_000),
+    ...relaySettings(e),
+    host: e.HOST,
+    port: e.PORT,
+    adminHost: e.ADMIN_HOST,
+    adminPort: e.ADMIN_PORT,
+    ackFormat: e.ACK_FORMAT,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    dedupeWindowMs: e.DEDUPE_WINDOW_SECONDS * 1000,
+    enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS,
+    minReplicasAck: e.REDIS_MIN_REPLICAS_ACK,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    memoryLimitPercent: e.REDIS_MEMORY_LIMIT_PERCENT,
+    basicAuth: e.POPBILL_BASIC_AUTH ? splitBasicAuth(e.POPBILL_BASIC_AUTH) : null,
+    apiKey: e.POPBILL_API_KEY ?? null,
+    allowedIps: e.POPBILL_ALLOWED_IPS ? parseAllowedIps(e.POPBILL_ALLOWED_IPS) : null,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+    maxRequestsPerSocket: e.MAX_REQUESTS_PER_SOCKET,
+    maxConnections: e.MAX_CONNECTIONS,
     bullBoard:
-      bullBoardUser && bullBoardPassword
-        ? { user: bullBoardUser, password: bullBoardPassword }
+      e.BULL_BOARD_USER && e.BULL_BOARD_PASSWORD
+        ? { user: e.BULL_BOARD_USER, password: e.BULL_BOARD_PASSWORD }
         : null,
   };
 }

@@ -8,19 +8,16 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { RELAY_QUEUE } from '@app/contracts';
-import { createRedisClient, describeRedis, RedisWatch } from '@app/contracts';
+import { createRedisClient, describeRedis, RedisWatch } from '@app/redis';
 import Redis from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
-import { HealthController } from './health/health.controller';
+import { HealthModule } from './health/health.module';
 import { INGEST_CONFIG, INGEST_REDIS, IngestConfig } from './ingest.config';
 import { IngestMetrics } from './metrics/ingest.metrics';
 import { MetricsModule } from './metrics/metrics.module';
 import type { Logger as PinoLogger } from 'pino';
 import { ShutdownLog } from './shutdown.log';
-import { PopbillAuth } from './webhooks/popbill-auth';
-import { PopbillEventProducer } from './webhooks/popbill-event.producer';
-import { PopbillWebhookRoute } from './webhooks/popbill-webhook.route';
+import { WebhookModule } from './webhooks/webhook.module';
 
 /**
  * Fails fast while Redis is away (no offline queue: an unstored event must get a 503 at once,
@@ -121,15 +118,10 @@ export class IngestModule {
           inject: [INGEST_REDIS],
           useFactory: (redis: Redis) => ({ connection: redis, prefix: config.queuePrefix }),
         }),
-        BullModule.registerQueue({ name: RELAY_QUEUE }),
+        WebhookModule,
+        HealthModule,
       ],
-      controllers: [HealthController],
-      providers: [
-        PopbillEventProducer,
-        PopbillAuth,
-        PopbillWebhookRoute,
-        { provide: ShutdownLog, useValue: new ShutdownLog(logger) },
-      ],
+      providers: [{ provide: ShutdownLog, useValue: new ShutdownLog(logger) }],
     };
   }
 }

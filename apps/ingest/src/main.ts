@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { ConfigError, redactConfig, stopOnSignals } from '@app/contracts';
+import { redactConfig } from '@app/contracts';
+import { ConfigError, stopOnSignals } from '@app/runtime';
 import { version } from '../../../package.json';
 import { createIngestApp, listenIngest } from './ingest.app';
 import { loadIngestConfig } from './ingest.config';
@@ -10,7 +11,7 @@ async function bootstrap(): Promise<void> {
     config = loadIngestConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`ingest: ${error.message}\n`);
+    process.stderr.write(`${error.message.replace(/^/gm, 'ingest: ')}\n`);
     process.exit(1);
   }
   const app = await createIngestApp(config);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { stopOnSignals } from '@app/contracts/shutdown';
+import { stopOnSignals } from '@app/runtime/shutdown';
 import { JandiStandin, JANDI_WINDOWS, type AcceptedMessage } from '@app/jandi-standin';
 import { renderSinkPage } from './sink-page';
 

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RedisWatch } from '@app/contracts';
+import { RedisWatch } from '@app/redis';
 import type Redis from 'ioredis';
 import { INGEST_REDIS } from '../ingest.config';
 import {

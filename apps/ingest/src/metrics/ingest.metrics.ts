@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { MODELLED_WEBHOOK_TYPES, redisHealthMetrics } from '@app/contracts';
+import { MODELLED_WEBHOOK_TYPES } from '@app/contracts';
+import { redisHealthMetrics } from '@app/redis';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 export const REJECT_REASONS = [

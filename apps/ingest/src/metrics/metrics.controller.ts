@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { RedisWatch } from '@app/contracts';
+import { RedisWatch } from '@app/redis';
 import type Redis from 'ioredis';
 import { INGEST_REDIS } from '../ingest.config';
 import { IngestMetrics } from './ingest.metrics';

@@ -5,9 +5,9 @@ import {
   eventJobName,
   PopbillEventJob,
   RELAY_JOB_OPTIONS,
-  RedisWatch,
   RELAY_QUEUE,
 } from '@app/contracts';
+import { RedisWatch } from '@app/redis';
 import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { INGEST_CONFIG, INGEST_REDIS, IngestConfig } from '../ingest.config';

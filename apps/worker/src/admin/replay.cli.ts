@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { describeRedis, RELAY_QUEUE } from '@app/contracts';
+import { RELAY_QUEUE } from '@app/contracts';
+import { describeRedis } from '@app/redis';
 import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { bullConnection, loadQueueConfig } from '../config/worker.config';

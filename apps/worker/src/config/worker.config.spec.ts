@@ -55,6 +55,15 @@ describe('loadWorkerConfig: ADMIN_HOST and ADMIN_PORT', () => {
   });
 });
 
+describe('loadWorkerConfig: QUEUE_PREFIX', () => {
+  it('refuses ":" as ingest does, and keeps the {relay} default', () => {
+    expect(loadWorkerConfig(BASE).queuePrefix).toBe('{relay}');
+    expect(() => loadWorkerConfig({ ...BASE, QUEUE_PREFIX: '{relay}:x' })).toThrow(
+      'Invalid environment variable QUEUE_PREFIX: must not contain ":"',
+    );
+  });
+});
+
 describe('loadWorkerConfig: JANDI_ROUTES_FILE', () => {
   const dir = mkdtempSync(join(tmpdir(), 'routes-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

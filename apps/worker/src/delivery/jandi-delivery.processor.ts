@@ -5,7 +5,8 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { isPopbillEventJob, RedisWatch, RELAY_QUEUE, type PopbillEventJob } from '@app/contracts';
+import { isPopbillEventJob, RELAY_QUEUE, type PopbillEventJob } from '@app/contracts';
+import { RedisWatch } from '@app/redis';
 import {
   DelayedError,
   UnrecoverableError,

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Inject, ServiceUnavailableException } from '@nestjs/common';
-import { RedisWatch } from '@app/contracts';
+import { RedisWatch } from '@app/redis';
 import type Redis from 'ioredis';
 import { JandiDeliveryProcessor } from '../delivery/jandi-delivery.processor';
 import { WORKER_REDIS } from '../redis/redis.module';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { RELAY_QUEUE, RedisWatch } from '@app/contracts';
+import { RELAY_QUEUE } from '@app/contracts';
+import { RedisWatch } from '@app/redis';
 import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { DigestPool } from '../digest/digest-pool';

@@ -1,4 +1,4 @@
-import { redisHealthMetrics } from '@app/contracts';
+import { redisHealthMetrics } from '@app/redis';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type DeliveryOutcomeLabel =

@@ -1,5 +1,5 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import { createRedisClient, RedisWatch } from '@app/contracts';
+import { createRedisClient, RedisWatch } from '@app/redis';
 import type Redis from 'ioredis';
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';

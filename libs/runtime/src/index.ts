@@ -1,0 +1,4 @@
+export * from './config-error';
+export * from './load-env';
+export * from './relay-env';
+export * from './shutdown';

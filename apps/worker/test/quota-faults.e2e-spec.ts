@@ -34,7 +34,7 @@ class FaultInjector {
   constructor(
     private readonly harness: WorkerHarness,
     private readonly workers: () => number[],
-    trace: QuotaTrace,
+    private readonly trace: QuotaTrace,
   ) {
     harness.standin.setHooks({
       beforeCount: async () => {
@@ -50,7 +50,7 @@ class FaultInjector {
         }
       },
       afterAnswer: (_path, body) => {
-        trace.arrival(body);
+        this.trace.arrival(body);
         if (this.armed?.point === 'answered') this.fire();
       },
     });
@@ -82,6 +82,7 @@ class FaultInjector {
     if (fault === 'pause' && point !== 'counted-late') {
       await sleep(PAUSE_MS);
       for (const pid of this.workers()) process.kill(pid, 'SIGCONT');
+      this.trace.note('SIGCONT');
     }
     release();
   }

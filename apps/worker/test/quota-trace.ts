@@ -9,6 +9,9 @@ import { TEST_REDIS_URL } from '../../../test/support/redis';
 const ITEM_KEY = /\b[A-Z]\d{17}\b/g;
 /** How far back from a 429 the report reaches: a send's whole flight and a window, with room. */
 const LOOKBACK_MS = 6000;
+const TICK_MS = 50;
+/** A tick this late means the test process, stand-in included, ran nothing meanwhile. */
+const STALL_MS = 250;
 
 interface Entry {
   at: number;
@@ -22,6 +25,7 @@ interface Entry {
  */
 export class QuotaTrace {
   private monitor: ChildProcess | null = null;
+  private stallTimer: NodeJS.Timeout | null = null;
   private readonly entries: Entry[] = [];
 
   constructor(
@@ -31,6 +35,14 @@ export class QuotaTrace {
 
   /** redis-cli rather than ioredis's monitor(), whose replies can trip its command queue. */
   start(): void {
+    // The stand-in stamps arrivals on this process's clock: a stalled loop stamps them late.
+    let last = Date.now();
+    this.stallTimer = setInterval(() => {
+      const now = Date.now();
+      if (now - last > STALL_MS)
+        this.entries.push({ at: now, text: `test process stalled ${now - last} ms` });
+      last = now;
+    }, TICK_MS);
     const monitor = spawn('redis-cli', ['-u', TEST_REDIS_URL, 'monitor'], { stdio: 'pipe' });
     this.monitor = monitor;
     monitor.on('error', (error) =>
@@ -49,6 +61,11 @@ export class QuotaTrace {
         text: `redis ${command} ${key.slice(this.stem.length)} ${rest.join(' ')}`,
       });
     });
+  }
+
+  /** A moment of the test's own, such as a resume, in the timeline. */
+  note(text: string): void {
+    this.entries.push({ at: Date.now(), text });
   }
 
   /** The stand-in's afterAnswer hook: the request just recorded, with the documents it showed. */
@@ -80,6 +97,7 @@ export class QuotaTrace {
   }
 
   close(): void {
+    if (this.stallTimer) clearInterval(this.stallTimer);
     this.monitor?.kill();
   }
 }

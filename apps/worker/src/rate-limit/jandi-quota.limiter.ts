@@ -224,6 +224,9 @@ export class JandiQuotaLimiter {
   private readonly keys = new Map<string, string>();
   /** How long a sent entry can still count in some window, plus a margin: its key's lifetime. */
   private readonly sentLifetimeMs: number;
+  /** Nonces are this limiter's random stem and a count: a random draw per grant showed in profiles. */
+  private readonly nonceStem = randomBytes(6).toString('hex');
+  private nonces = 0;
 
   constructor(
     redis: Redis,
@@ -278,7 +281,7 @@ export class JandiQuotaLimiter {
       ...this.limitArgs,
       this.options.sendMs + this.options.lateMs,
       priority ? 1 : 0,
-      randomBytes(6).toString('hex'),
+      `${this.nonceStem}-${++this.nonces}`,
     );
     return granted === 1
       ? { granted: true, now, sendId, sendBy: asked + this.options.sendMs }

@@ -25,9 +25,10 @@ const CTX = { jobId: 'job-1', attempt: 1 };
 const delivered = eventMarkKey(PREFIX, 'delivered', 'ev-1');
 const sending = eventMarkKey(PREFIX, 'sending', 'ev-1');
 
-/** The event marks, in memory: get, set (with EX and GET) and del, as the flow calls them. */
+/** The event marks, in memory: get, set, del and the delivered-marking script, as the flow calls them. */
 class FakeMarks {
   readonly values = new Map<string, string>();
+  defineCommand(): void {}
   get(key: string): Promise<string | null> {
     return Promise.resolve(this.values.get(key) ?? null);
   }
@@ -38,6 +39,11 @@ class FakeMarks {
   }
   del(key: string): Promise<number> {
     return Promise.resolve(this.values.delete(key) ? 1 : 0);
+  }
+  relayMarkDelivered(sendMark: string, deliveredMark: string, jobId: string): Promise<null> {
+    this.values.delete(sendMark);
+    this.values.set(deliveredMark, jobId);
+    return Promise.resolve(null);
   }
 }
 
@@ -72,14 +78,19 @@ class FakeSender implements Pick<JandiSender, 'send'> {
   }
 }
 
+/** Like the pool's inspection script, a delivered marker answers first, with its value. */
 class FakePool implements Pick<DigestPool, 'inspect' | 'join'> {
   readonly joined: { jobId: string; eventId: string; score: number }[] = [];
   constructor(
     private readonly state: { state: PoolState; poolSize: number },
+    private readonly marks: FakeMarks,
     private readonly accepts = true,
   ) {}
-  inspect() {
-    return Promise.resolve(this.state);
+  inspect(_url: string, _jobId: string, eventId: string) {
+    const mark = this.marks.values.get(eventMarkKey(PREFIX, 'delivered', eventId));
+    return Promise.resolve(
+      mark === undefined ? this.state : { state: 'delivered' as const, poolSize: 0, mark },
+    );
   }
   join(_url: string, jobId: string, eventId: string, score: number): Promise<boolean> {
     this.joined.push({ jobId, eventId, score });
@@ -129,7 +140,7 @@ async function deliver(setup: Setup = {}, event: PopbillEventJob = EVENT) {
   for (const [key, value] of Object.entries(setup.marks ?? {})) marks.values.set(key, value);
   const limiter = new FakeLimiter(setup.decisions ?? []);
   const sender = new FakeSender(setup.verdict ?? { kind: 'delivered' });
-  const pool = new FakePool(setup.pool ?? { state: 'none', poolSize: 0 }, setup.poolAccepts);
+  const pool = new FakePool(setup.pool ?? { state: 'none', poolSize: 0 }, marks, setup.poolAccepts);
   const digests = new FakeDigests();
   const ops = new FakeOps();
   const metrics = new WorkerMetrics();
@@ -137,8 +148,8 @@ async function deliver(setup: Setup = {}, event: PopbillEventJob = EVENT) {
   if (setup.shuttingDown) shutdown.abort();
   const service = new JandiDeliveryService(
     config,
-    // The flow calls get, set and del only; FakeMarks has them without ioredis' overloads.
-    marks as unknown as Pick<Redis, 'get' | 'set' | 'del'>,
+    // The flow calls get, set, del and its script only; FakeMarks has them without ioredis' overloads.
+    marks as unknown as Pick<Redis, 'get' | 'set' | 'del' | 'defineCommand'>,
     limiter,
     sender,
     metrics,

@@ -68,8 +68,7 @@ export class JandiDeliveryService {
       WorkerConfig,
       'routes' | 'destinations' | 'queuePrefix' | 'digest' | 'inlineWaitMs'
     >,
-    @Inject(WORKER_REDIS)
-    private readonly redis: Pick<Redis, 'get' | 'set' | 'del' | 'defineCommand'>,
+    @Inject(WORKER_REDIS) private readonly redis: Pick<Redis, 'get' | 'del' | 'defineCommand'>,
     @Inject(JandiQuotaLimiter)
     private readonly limiter: Pick<JandiQuotaLimiter, 'acquire' | 'release' | 'abandon'>,
     @Inject(JandiSender) private readonly sender: Pick<JandiSender, 'send'>,
@@ -140,7 +139,9 @@ export class JandiDeliveryService {
     // Rendered before the grant: the time between a grant and its request is the quota's risk.
     const message = toJandiMessage(event);
     const waitStarted = performance.now();
-    let decision: QuotaDecision = await this.limiter.acquire(url, ctx.jobId);
+    // A grant marks the event as being sent in the same step: no round trip between the two.
+    const sending = { key: this.markKey('sending', event.eventId), seconds: 86_400 };
+    let decision: QuotaDecision = await this.limiter.acquire(url, ctx.jobId, false, sending);
     while (!decision.granted) {
       if (mayPool && shouldPool(this.config.digest, 0, decision.waitMs)) {
         await this.limiter.release(url, ctx.jobId);
@@ -154,17 +155,10 @@ export class JandiDeliveryService {
       await sleep(decision.waitMs, undefined, { signal: this.shutdown.signal }).catch(
         () => undefined,
       );
-      decision = await this.limiter.acquire(url, ctx.jobId);
+      decision = await this.limiter.acquire(url, ctx.jobId, false, sending);
     }
 
-    const previous = await this.redis.set(
-      this.markKey('sending', event.eventId),
-      ctx.jobId,
-      'EX',
-      86_400,
-      'GET',
-    );
-    if (previous !== null) {
+    if (decision.stampedOver) {
       this.metrics.duplicates.inc({ kind: 'possible' });
       this.logger.warn(
         { ...log, outcome: 'possible-duplicate' },

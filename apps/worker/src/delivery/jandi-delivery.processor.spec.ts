@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
-import type { PopbillEventJob, RedisWatch } from '@app/contracts';
+import type { PopbillEventJob } from '@app/contracts';
+import type { RedisWatch } from '@app/redis';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { fixtureJob } from '../../test/popbill-fixtures';
 import type { DeadLetterPruner } from '../admin/dead-letter-pruner';

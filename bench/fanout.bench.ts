@@ -5,7 +5,8 @@
  * Interleaved in the same run on a private Redis, a bare baseline: BullMQ workers with the same
  * concurrency that only post each job to its company's URL. Prints deliveries/s, CPU and Redis
  * commands per delivery, lag, the slowest destination against the median one, 429s, the ratio
- * to the baseline, and what Redis holds per destination afterwards.
+ * to the baseline, the Redis commands each delivery runs by name, and what Redis holds per
+ * destination afterwards.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,10 @@ const WORKERS = Number(process.env.BENCH_WORKERS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ROUND_TIMEOUT_MS = Number(process.env.BENCH_ROUND_TIMEOUT_MS ?? 300_000);
-/** A directory: relay workers write V8 CPU profiles of a round there (bench/cpu-profile.js). */
+/**
+ * A directory: relay workers write V8 CPU profiles of a round there (bench/cpu-profile.js);
+ * bench/cpu-profile-summary.js sums them up.
+ */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
 /** USER_HZ: the unit of /proc/<pid>/stat CPU times, 100 on every Linux. */
 const CLOCK_TICKS = 100;
@@ -46,6 +50,8 @@ interface Sample {
   tooMany: number;
   otherCpu: number;
   rssMb: number;
+  /** Redis calls per delivery by command, Lua scripts' inner calls included. */
+  commandMix: Record<string, number>;
   keys?: KeyReport;
 }
 
@@ -80,6 +86,16 @@ async function redisInfo(redis: Redis): Promise<Record<string, number>> {
     if (value !== undefined && Number.isFinite(Number(value))) info[key] = Number(value);
   }
   return info;
+}
+
+/** Calls so far by command (INFO commandstats), inner calls of Lua scripts included. */
+async function redisCalls(redis: Redis): Promise<Record<string, number>> {
+  const calls: Record<string, number> = {};
+  for (const line of (await redis.info('commandstats')).split('\r\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
+    if (match) calls[match[1]] = Number(match[2]);
+  }
+  return calls;
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -228,6 +244,7 @@ async function runRound(
     }
 
     const infoBefore = await redisInfo(redis);
+    const callsBefore = await redisCalls(redis);
     const cpuBefore = pids.map(cpuMicros);
     const machineBefore = machineCpuMicros();
     const benchBefore = process.cpuUsage();
@@ -245,6 +262,7 @@ async function runRound(
     const wallMs = lastAt - started;
     const cpu = pids.map(cpuMicros).reduce((s, c, i) => s + c - cpuBefore[i], 0);
     const infoAfter = await redisInfo(redis);
+    const callsAfter = await redisCalls(redis);
     const machine = machineCpuMicros() - machineBefore;
     const bench = process.cpuUsage(benchBefore);
     const redisCpu =
@@ -281,6 +299,12 @@ async function runRound(
       // What other users of the machine took meanwhile (the bench process itself excluded).
       otherCpu: Math.max(0, machine - cpu - redisCpu - bench.user - bench.system) / (wallMs * 1000),
       rssMb: rss,
+      commandMix: Object.fromEntries(
+        Object.entries(callsAfter).map(([command, calls]) => [
+          command,
+          (calls - (callsBefore[command] ?? 0)) / EVENTS,
+        ]),
+      ),
       keys,
     };
   } finally {
@@ -334,6 +358,14 @@ async function main(): Promise<void> {
     const mid = sorted.length >> 1;
     return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   };
+  /** The commands of at least 0.1 call per delivery, busiest first, medians over rounds. */
+  const commandMix = (mixes: Record<string, number>[]) =>
+    [...new Set(mixes.flatMap((m) => Object.keys(m)))]
+      .map((command) => [command, median(mixes.map((m) => m[command] ?? 0))] as const)
+      .filter(([, calls]) => calls >= 0.1)
+      .sort((a, b) => b[1] - a[1])
+      .map(([command, calls]) => `${command} ${calls.toFixed(1)}`)
+      .join(', ');
   const rows: [string, string][] = [
     ['destinations / events / worker processes', `${DESTINATIONS} / ${EVENTS} / ${WORKERS}`],
     ['concurrency per process / rounds', `${CONCURRENCY} / ${ROUNDS} each, interleaved`],
@@ -369,6 +401,10 @@ async function main(): Promise<void> {
           .join(', '),
       ],
       [`${kind}: 429 responses`, String(runs.reduce((n, s) => n + s.tooMany, 0))],
+      [
+        `${kind}: Redis calls per delivery by command (median)`,
+        commandMix(runs.map((s) => s.commandMix)),
+      ],
       [`${kind}: worker RSS, all processes`, `${median(runs.map((s) => s.rssMb)).toFixed(0)} MB`],
     );
   }

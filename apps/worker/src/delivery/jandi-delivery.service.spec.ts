@@ -10,7 +10,11 @@ import type { JandiMessage } from '../jandi/jandi-message';
 import type { JandiSender, QuotaGrant, SendOptions, SendVerdict } from '../jandi/jandi.sender';
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import type { OpsNotices } from '../ops/ops-notices';
-import type { JandiQuotaLimiter, QuotaDecision } from '../rate-limit/jandi-quota.limiter';
+import type {
+  GrantStamp,
+  JandiQuotaLimiter,
+  QuotaDecision,
+} from '../rate-limit/jandi-quota.limiter';
 import { ShutdownSignal } from '../shutdown/shutdown.signal';
 import { JandiDeliveryService, type DeliveryOutcome } from './jandi-delivery.service';
 
@@ -25,28 +29,42 @@ const CTX = { jobId: 'job-1', attempt: 1 };
 const delivered = eventMarkKey(PREFIX, 'delivered', 'ev-1');
 const sending = eventMarkKey(PREFIX, 'sending', 'ev-1');
 
-/** The event marks, in memory: get, set (with EX and GET) and del, as the flow calls them. */
+/** The event marks, in memory: get, del and the delivered-marking script, as the flow calls them. */
 class FakeMarks {
   readonly values = new Map<string, string>();
+  defineCommand(): void {}
   get(key: string): Promise<string | null> {
     return Promise.resolve(this.values.get(key) ?? null);
-  }
-  set(key: string, value: string, ...options: (string | number)[]): Promise<string | null> {
-    const previous = this.values.get(key) ?? null;
-    this.values.set(key, value);
-    return Promise.resolve(options.includes('GET') ? previous : 'OK');
   }
   del(key: string): Promise<number> {
     return Promise.resolve(this.values.delete(key) ? 1 : 0);
   }
+  relayMarkDelivered(sendMark: string, deliveredMark: string, jobId: string): Promise<null> {
+    this.values.delete(sendMark);
+    this.values.set(deliveredMark, jobId);
+    return Promise.resolve(null);
+  }
 }
 
+/** Like the limiter, a grant sets the stamp it is given and tells what the stamp held before. */
 class FakeLimiter implements Pick<JandiQuotaLimiter, 'acquire' | 'release' | 'abandon'> {
   released = 0;
   readonly abandoned: string[] = [];
-  constructor(readonly decisions: QuotaDecision[]) {}
-  acquire(): Promise<QuotaDecision> {
-    return Promise.resolve(this.decisions.shift() ?? GRANT);
+  constructor(
+    readonly decisions: QuotaDecision[],
+    private readonly marks: FakeMarks,
+  ) {}
+  acquire(
+    _url: string,
+    member: string,
+    _priority?: boolean,
+    stamp?: GrantStamp,
+  ): Promise<QuotaDecision> {
+    const decision = this.decisions.shift() ?? GRANT;
+    if (!decision.granted || !stamp) return Promise.resolve(decision);
+    const stampedOver = this.marks.values.get(stamp.key) ?? null;
+    this.marks.values.set(stamp.key, member);
+    return Promise.resolve({ ...decision, stampedOver });
   }
   release(): Promise<void> {
     this.released++;
@@ -72,14 +90,19 @@ class FakeSender implements Pick<JandiSender, 'send'> {
   }
 }
 
+/** Like the pool's inspection script, a delivered marker answers first, with its value. */
 class FakePool implements Pick<DigestPool, 'inspect' | 'join'> {
   readonly joined: { jobId: string; eventId: string; score: number }[] = [];
   constructor(
     private readonly state: { state: PoolState; poolSize: number },
+    private readonly marks: FakeMarks,
     private readonly accepts = true,
   ) {}
-  inspect() {
-    return Promise.resolve(this.state);
+  inspect(_url: string, _jobId: string, eventId: string) {
+    const mark = this.marks.values.get(eventMarkKey(PREFIX, 'delivered', eventId));
+    return Promise.resolve(
+      mark === undefined ? this.state : { state: 'delivered' as const, poolSize: 0, mark },
+    );
   }
   join(_url: string, jobId: string, eventId: string, score: number): Promise<boolean> {
     this.joined.push({ jobId, eventId, score });
@@ -127,9 +150,9 @@ async function deliver(setup: Setup = {}, event: PopbillEventJob = EVENT) {
   };
   const marks = new FakeMarks();
   for (const [key, value] of Object.entries(setup.marks ?? {})) marks.values.set(key, value);
-  const limiter = new FakeLimiter(setup.decisions ?? []);
+  const limiter = new FakeLimiter(setup.decisions ?? [], marks);
   const sender = new FakeSender(setup.verdict ?? { kind: 'delivered' });
-  const pool = new FakePool(setup.pool ?? { state: 'none', poolSize: 0 }, setup.poolAccepts);
+  const pool = new FakePool(setup.pool ?? { state: 'none', poolSize: 0 }, marks, setup.poolAccepts);
   const digests = new FakeDigests();
   const ops = new FakeOps();
   const metrics = new WorkerMetrics();
@@ -137,8 +160,8 @@ async function deliver(setup: Setup = {}, event: PopbillEventJob = EVENT) {
   if (setup.shuttingDown) shutdown.abort();
   const service = new JandiDeliveryService(
     config,
-    // The flow calls get, set and del only; FakeMarks has them without ioredis' overloads.
-    marks as unknown as Pick<Redis, 'get' | 'set' | 'del'>,
+    // The flow calls get, del and its script only; FakeMarks has them without ioredis' overloads.
+    marks as unknown as Pick<Redis, 'get' | 'del' | 'defineCommand'>,
     limiter,
     sender,
     metrics,

@@ -32,6 +32,21 @@ export type DeliveryOutcome =
   /** Transient: retry with backoff. */
   | { kind: 'retry'; reason: string; sent: SendReport };
 
+/* KEYS: send marker, delivered marker. ARGV: job id, delivered marker ttl s. JANDI took it. */
+const MARK_DELIVERED = `
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+`;
+
+type MarkRedis = Redis & {
+  relayMarkDelivered(
+    sending: string,
+    delivered: string,
+    jobId: string,
+    seconds: number,
+  ): Promise<unknown>;
+};
+
 export interface DeliveryContext {
   jobId: string;
   attempt: number;
@@ -53,7 +68,7 @@ export class JandiDeliveryService {
       WorkerConfig,
       'routes' | 'destinations' | 'queuePrefix' | 'digest' | 'inlineWaitMs'
     >,
-    @Inject(WORKER_REDIS) private readonly redis: Pick<Redis, 'get' | 'set' | 'del'>,
+    @Inject(WORKER_REDIS) private readonly redis: Pick<Redis, 'get' | 'del' | 'defineCommand'>,
     @Inject(JandiQuotaLimiter)
     private readonly limiter: Pick<JandiQuotaLimiter, 'acquire' | 'release' | 'abandon'>,
     @Inject(JandiSender) private readonly sender: Pick<JandiSender, 'send'>,
@@ -64,6 +79,8 @@ export class JandiDeliveryService {
     @Inject(OpsNotices) private readonly opsNotices: Pick<OpsNotices, 'delivered' | 'failed'>,
   ) {
     this.route = compileRoutes(config.routes);
+    if (!('relayMarkDelivered' in redis))
+      redis.defineCommand('relayMarkDelivered', { numberOfKeys: 2, lua: MARK_DELIVERED });
   }
 
   private markKey(kind: 'delivered' | 'sending', eventId: string): string {
@@ -95,11 +112,13 @@ export class JandiDeliveryService {
     const url = this.config.destinations[destination];
     const log = { eventId: event.eventId, jobId: ctx.jobId, attempt: ctx.attempt, destination };
 
-    // Both reads in one round trip; the pool's state only matters without a delivered marker.
-    const [mark, inspected] = await Promise.all([
-      this.redis.get(this.markKey('delivered', event.eventId)),
-      this.config.digest.enabled ? this.pool.inspect(url, ctx.jobId, event.eventId) : null,
-    ]);
+    // One command: with digests on, the pool's inspection reads the delivered marker too.
+    const inspected = this.config.digest.enabled
+      ? await this.pool.inspect(url, ctx.jobId, event.eventId)
+      : null;
+    const mark = inspected
+      ? (inspected.mark ?? null)
+      : await this.redis.get(this.markKey('delivered', event.eventId));
     if (mark?.startsWith(DIGEST_MARK_PREFIX)) return { kind: 'delivered' };
     if (mark !== null) {
       this.metrics.duplicates.inc({ kind: 'skipped' });
@@ -120,7 +139,9 @@ export class JandiDeliveryService {
     // Rendered before the grant: the time between a grant and its request is the quota's risk.
     const message = toJandiMessage(event);
     const waitStarted = performance.now();
-    let decision: QuotaDecision = await this.limiter.acquire(url, ctx.jobId);
+    // A grant marks the event as being sent in the same step: no round trip between the two.
+    const sending = { key: this.markKey('sending', event.eventId), seconds: 86_400 };
+    let decision: QuotaDecision = await this.limiter.acquire(url, ctx.jobId, false, sending);
     while (!decision.granted) {
       if (mayPool && shouldPool(this.config.digest, 0, decision.waitMs)) {
         await this.limiter.release(url, ctx.jobId);
@@ -134,17 +155,10 @@ export class JandiDeliveryService {
       await sleep(decision.waitMs, undefined, { signal: this.shutdown.signal }).catch(
         () => undefined,
       );
-      decision = await this.limiter.acquire(url, ctx.jobId);
+      decision = await this.limiter.acquire(url, ctx.jobId, false, sending);
     }
 
-    const previous = await this.redis.set(
-      this.markKey('sending', event.eventId),
-      ctx.jobId,
-      'EX',
-      86_400,
-      'GET',
-    );
-    if (previous !== null) {
+    if (decision.stampedOver) {
       this.metrics.duplicates.inc({ kind: 'possible' });
       this.logger.warn(
         { ...log, outcome: 'possible-duplicate' },
@@ -157,19 +171,17 @@ export class JandiDeliveryService {
       what: 'message',
       log,
       abort: this.shutdown.signal,
-      // Sent together: the quota learns the fate, the send marker goes, a delivery is marked.
+      // Sent together: the quota learns the fate, the send marker goes, a delivery is marked
+      // (both marks in one command: each command costs the worker more CPU than Redis).
       alongside: (delivered) =>
-        Promise.all([
-          this.redis.del(this.markKey('sending', event.eventId)),
-          delivered
-            ? this.redis.set(
-                this.markKey('delivered', event.eventId),
-                ctx.jobId,
-                'EX',
-                DELIVERED_MARK_SECONDS,
-              )
-            : null,
-        ]),
+        delivered
+          ? (this.redis as MarkRedis).relayMarkDelivered(
+              this.markKey('sending', event.eventId),
+              this.markKey('delivered', event.eventId),
+              ctx.jobId,
+              DELIVERED_MARK_SECONDS,
+            )
+          : this.redis.del(this.markKey('sending', event.eventId)),
     });
     const sent: SendReport = { ...report, quotaWaitMs: sendStarted - waitStarted };
 

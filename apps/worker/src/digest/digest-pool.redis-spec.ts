@@ -43,7 +43,11 @@ describe('DigestPool (real Redis)', () => {
     expect(await redis.get(eventMarkKey(prefix, 'delivered', 'ev-a'))).toBe(
       `digest:${batch.batchId}`,
     );
-    expect(await pool.inspect(u, 'a', 'ev-a')).toEqual({ state: 'delivered', poolSize: 0 });
+    expect(await pool.inspect(u, 'a', 'ev-a')).toEqual({
+      state: 'delivered',
+      poolSize: 0,
+      mark: `digest:${batch.batchId}`,
+    });
     expect(await pool.inspect(u, 'c', 'ev-c')).toEqual({ state: 'pooled', poolSize: 1 });
     expect(await pool.join(u, 'a', 'ev-a', 1)).toBe(false);
   });

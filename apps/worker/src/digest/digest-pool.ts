@@ -55,9 +55,10 @@ export interface ClaimedBatch {
   members: PooledEvent[];
 }
 
-/* KEYS: pool, claimed, delivered marker, solo marker. ARGV: job id. */
+/* KEYS: pool, claimed, delivered marker, solo marker. ARGV: job id. Delivered: the marker too. */
 const INSPECT = `
-if redis.call('EXISTS', KEYS[3]) == 1 then return {'delivered', 0} end
+local mark = redis.call('GET', KEYS[3])
+if mark then return {'delivered', 0, mark} end
 local size = redis.call('ZCARD', KEYS[1])
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {'pooled', size} end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return {'claimed', size} end
@@ -187,7 +188,7 @@ return {redis.call('ZCARD', KEYS[1]), f[2] or '', o[2] or '', now}
 `;
 
 type PoolRedis = Redis & {
-  digestInspect(...args: string[]): Promise<[PoolState, number]>;
+  digestInspect(...args: string[]): Promise<[PoolState, number, string?]>;
   digestJoin(...args: (string | number)[]): Promise<number>;
   digestClaim(...args: (string | number)[]): Promise<string[]>;
   digestRelease(numKeys: number, ...args: (string | number)[]): Promise<number>;
@@ -240,21 +241,26 @@ export class DigestPool {
     return eventMarkKey(this.prefix, kind, id);
   }
 
-  /** Where a job stands, and how many events wait in its destination's pool. */
+  /**
+   * Where a job stands, and how many events wait in its destination's pool; when its event is
+   * delivered, the delivered marker's value (`mark`).
+   */
   async inspect(
     url: string,
     jobId: string,
     eventId: string,
-  ): Promise<{ state: PoolState; poolSize: number }> {
+  ): Promise<{ state: PoolState; poolSize: number; mark?: string }> {
     const k = this.keys(url);
-    const [state, poolSize] = await this.redis.digestInspect(
+    const [state, poolSize, mark] = await this.redis.digestInspect(
       k.pool,
       k.claimed,
       this.mark('delivered', eventId),
       this.mark('solo', jobId),
       jobId,
     );
-    return { state, poolSize: Number(poolSize) };
+    return mark === undefined
+      ? { state, poolSize: Number(poolSize) }
+      : { state, poolSize: Number(poolSize), mark };
   }
 
   /** Adds a job to the pool; false when its event was delivered meanwhile. */

@@ -140,6 +140,24 @@ describe('JandiQuotaLimiter (real Redis)', () => {
     }
   });
 
+  it('sets a stamp only with a grant, and tells what it held before', async () => {
+    const quota = limiter('1/1s');
+    const url = 'http://jandi.test/stamped';
+    const redis = clients[clients.length - 1];
+    const stamp = { key: `${prefix}:stamp-1`, seconds: 60 };
+    const first = await quota.acquire(url, 'a', false, stamp);
+    expect(first).toMatchObject({ granted: true, stampedOver: null });
+    expect(await redis.get(stamp.key)).toBe('a');
+    expect(await redis.ttl(stamp.key)).toBeGreaterThan(55);
+    const other = { key: `${prefix}:stamp-2`, seconds: 60 };
+    expect(await quota.acquire(url, 'b', false, other)).toMatchObject({ granted: false });
+    expect(await redis.exists(other.key)).toBe(0);
+    await quota.release(url, 'b');
+    const again = await quota.acquire('http://jandi.test/stamped-2', 'c', false, stamp);
+    expect(again).toMatchObject({ granted: true, stampedOver: 'a' });
+    expect(await redis.get(stamp.key)).toBe('c');
+  });
+
   it('counts a send of unknown fate until its flight deadline, and frees one never sent', async () => {
     const quota = limiter('1/1s', 0, 300);
     const url = 'http://jandi.test/fates';

@@ -23,7 +23,14 @@ export interface QuotaLimiterOptions {
  * `waitMs` is `at` minus Redis now.
  */
 export type QuotaDecision =
-  | { granted: true; now: number; sendId: string; sendBy: number }
+  | {
+      granted: true;
+      now: number;
+      sendId: string;
+      sendBy: number;
+      /** With a GrantStamp: the stamp key's value before this grant set it, null if none. */
+      stampedOver?: string | null;
+    }
   | { granted: false; at: number; now: number; waitMs: number };
 
 /**
@@ -31,6 +38,12 @@ export type QuotaDecision =
  * `not-sent` (no byte left), or `unknown` (it may still reach JANDI: timeout, crash, cut off).
  */
 export type SendFate = 'answered' | 'not-sent' | 'unknown';
+
+/** A key a grant sets to its member in the same step: one round trip less before the send. */
+export interface GrantStamp {
+  key: string;
+  seconds: number;
+}
 
 export interface QuotaHeadroom {
   limit: RateLimit;
@@ -66,10 +79,11 @@ local flying = redis.call('ZCARD', KEYS[4])
 
 /*
  * KEYS: sent zset (settled sends, scored by when their answer came, Redis ms), held zset
- * (reservations), cooldown key, flight zset (sends without an answer yet, scored by deadline).
+ * (reservations), cooldown key, flight zset (sends without an answer yet, scored by deadline),
+ * optionally a stamp key a grant sets to the member.
  * ARGV: member, safetyMs, inlineWaitMs, n, n pairs count, windowMs, then flightMs, priority,
- * nonce (send ids stay unique when one member is granted twice in a millisecond).
- * Returns {granted 0/1, at, now, sendId}.
+ * nonce (send ids stay unique when one member is granted twice in a millisecond), stamp ttl s.
+ * Returns {granted 0/1, at, now, sendId, the stamp's previous value (granted, stamped)}.
  */
 const ACQUIRE = `${PRELUDE}
 local member = ARGV[1]
@@ -100,7 +114,9 @@ local function send()
   redis.call('ZADD', KEYS[4], now + flightMs, id)
   -- An unsettled send counts until its deadline plus a window; the key outlives both.
   redis.call('PEXPIRE', KEYS[4], flightMs + maxw + 1000)
-  return {1, now, now, id}
+  local stampedOver = false
+  if KEYS[5] then stampedOver = redis.call('SET', KEYS[5], member, 'EX', ARGV[8 + 2 * n], 'GET') end
+  return {1, now, now, id, stampedOver}
 end
 
 local ownRaw = redis.call('ZSCORE', KEYS[2], member)
@@ -199,7 +215,15 @@ type LimiterRedis = Redis & {
     cooldown: string,
     flight: string,
     ...args: (string | number)[]
-  ): Promise<[number, number, number, string]>;
+  ): Promise<[number, number, number, string, (string | null)?]>;
+  jandiQuotaAcquireStamped(
+    sent: string,
+    held: string,
+    cooldown: string,
+    flight: string,
+    stamp: string,
+    ...args: (string | number)[]
+  ): Promise<[number, number, number, string, (string | null)?]>;
   jandiQuotaSettle(
     sent: string,
     flight: string,
@@ -224,6 +248,9 @@ export class JandiQuotaLimiter {
   private readonly keys = new Map<string, string>();
   /** How long a sent entry can still count in some window, plus a margin: its key's lifetime. */
   private readonly sentLifetimeMs: number;
+  /** Nonces are this limiter's random stem and a count: a random draw per grant showed in profiles. */
+  private readonly nonceStem = randomBytes(6).toString('hex');
+  private nonces = 0;
 
   constructor(
     redis: Redis,
@@ -238,6 +265,7 @@ export class JandiQuotaLimiter {
       Math.max(...options.limits.map((l) => l.windowMs)) + options.safetyMs + 1000;
     if (!('jandiQuotaAcquire' in redis)) {
       redis.defineCommand('jandiQuotaAcquire', { numberOfKeys: 4, lua: ACQUIRE });
+      redis.defineCommand('jandiQuotaAcquireStamped', { numberOfKeys: 5, lua: ACQUIRE });
       redis.defineCommand('jandiQuotaSettle', { numberOfKeys: 2, lua: SETTLE });
       redis.defineCommand('jandiQuotaAbandon', { numberOfKeys: 1, lua: ABANDON });
       redis.defineCommand('jandiQuotaCooldown', { numberOfKeys: 1, lua: COOLDOWN });
@@ -263,26 +291,32 @@ export class JandiQuotaLimiter {
    * Send now, or learn when this member's reserved slot comes. `member` is the job id.
    * A `priority` member reserves the earliest slot the sends allow, ahead of held reservations
    * (whose holders re-reserve when their slot finds no room); the windows stay exact either way.
+   * A grant sets `stamp` to the member, in the same step, and tells what it held before.
    */
-  async acquire(url: string, member: string, priority = false): Promise<QuotaDecision> {
+  async acquire(
+    url: string,
+    member: string,
+    priority = false,
+    stamp?: GrantStamp,
+  ): Promise<QuotaDecision> {
     const key = this.keyOf(url);
     const asked = performance.now();
-    const [granted, at, now, sendId] = await this.redis.jandiQuotaAcquire(
-      `${key}:sent`,
-      `${key}:held`,
-      `${key}:cooldown`,
-      `${key}:flight`,
+    const args = [
       member,
       this.options.safetyMs,
       this.options.inlineWaitMs,
       ...this.limitArgs,
       this.options.sendMs + this.options.lateMs,
       priority ? 1 : 0,
-      randomBytes(6).toString('hex'),
-    );
-    return granted === 1
-      ? { granted: true, now, sendId, sendBy: asked + this.options.sendMs }
-      : { granted: false, at, now, waitMs: at - now };
+      `${this.nonceStem}-${++this.nonces}`,
+    ];
+    const keys = [`${key}:sent`, `${key}:held`, `${key}:cooldown`, `${key}:flight`] as const;
+    const [granted, at, now, sendId, stampedOver] = stamp
+      ? await this.redis.jandiQuotaAcquireStamped(...keys, stamp.key, ...args, stamp.seconds)
+      : await this.redis.jandiQuotaAcquire(...keys, ...args);
+    if (granted !== 1) return { granted: false, at, now, waitMs: at - now };
+    const grant = { granted: true as const, now, sendId, sendBy: asked + this.options.sendMs };
+    return stamp ? { ...grant, stampedOver: stampedOver ?? null } : grant;
   }
 
   /**

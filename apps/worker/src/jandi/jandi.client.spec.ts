@@ -43,6 +43,34 @@ describe('JandiClient (real sockets)', () => {
     expect(standin.requests.length).toBe(before);
   });
 
+  it('tells when a request left after its deadline: the process froze between check and write', async () => {
+    const sendBy = performance.now() + 5000;
+    const now = jest.spyOn(performance, 'now');
+    // The budget and the deadline check see time in hand; the clock after the write does not.
+    now
+      .mockReturnValueOnce(sendBy - 4000)
+      .mockReturnValueOnce(sendBy - 1)
+      .mockReturnValueOnce(sendBy + 3000);
+    const late: number[] = [];
+    try {
+      const response = await client.post(standin.url(PATH), message, sendBy, undefined, (ms) =>
+        late.push(ms),
+      );
+      expect(response).toMatchObject({ kind: 'http', status: 200 });
+    } finally {
+      now.mockRestore();
+    }
+    expect(late).toEqual([3000]);
+  });
+
+  it('tells nothing when a request left in time', async () => {
+    const late: number[] = [];
+    await client.post(standin.url(PATH), message, performance.now() + 5000, undefined, (ms) =>
+      late.push(ms),
+    );
+    expect(late).toEqual([]);
+  });
+
   it('gives up at the grant deadline on a JANDI that never answers: written, fate unknown', async () => {
     const response = await client.post(hangingUrl, message, performance.now() + 300);
     expect(response).toEqual({ kind: 'timeout', written: true });

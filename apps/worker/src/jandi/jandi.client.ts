@@ -37,13 +37,15 @@ export class JandiClient implements OnApplicationShutdown {
    * Posts within the quota grant's `sendBy` (a performance.now() time): the request is written
    * only on a ready connection and only before it, and the wait for the answer ends at it, so a
    * request never leaves later than the quota counted it in flight for, however long the process
-   * was paused or starved between the grant and the write.
+   * was paused or starved between the grant and the write. A process frozen inside the write
+   * itself, after the check, sends its bytes only once it runs again: `onLeftLate` hears how late.
    */
   post(
     url: string,
     message: JandiMessage,
     sendBy: number,
     abort?: AbortSignal,
+    onLeftLate?: (lateMs: number) => void,
   ): Promise<JandiResponse> {
     const body = JSON.stringify(message);
     const budgetMs = Math.floor(sendBy - performance.now());
@@ -76,6 +78,8 @@ export class JandiClient implements OnApplicationShutdown {
         if (performance.now() >= sendBy) return finish({ kind: 'expired' });
         written = true;
         request.end(body);
+        const lateMs = performance.now() - sendBy;
+        if (lateMs > 0) onLeftLate?.(lateMs);
       };
       request.once('socket', (socket) => {
         if (request.reusedSocket) write();

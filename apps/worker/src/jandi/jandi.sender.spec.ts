@@ -12,18 +12,36 @@ const GRANT: QuotaGrant = { granted: true, now: 0, sendId: 'send-1', sendBy: 1e1
 
 class FakeClient implements Pick<JandiClient, 'post'> {
   posted: { url: string; sendBy: number }[] = [];
-  constructor(private readonly response: JandiResponse) {}
-  post(url: string, _message: JandiMessage, sendBy: number): Promise<JandiResponse> {
+  constructor(
+    private readonly response: JandiResponse,
+    /** Plays a process frozen inside the write for this long past the deadline. */
+    private readonly leftLateMs = 0,
+  ) {}
+  post(
+    url: string,
+    _message: JandiMessage,
+    sendBy: number,
+    _abort?: AbortSignal,
+    onLeftLate?: (lateMs: number) => void,
+  ): Promise<JandiResponse> {
     this.posted.push({ url, sendBy });
+    if (this.leftLateMs > 0) onLeftLate?.(this.leftLateMs);
     return Promise.resolve(this.response);
   }
 }
 
-class FakeLimiter implements Pick<JandiQuotaLimiter, 'finish' | 'coolDown'> {
+class FakeLimiter implements Pick<JandiQuotaLimiter, 'finish' | 'coolDown' | 'leftLate'> {
+  /** Every call, in order. */
+  calls: string[] = [];
   finished: { url: string; sendId: string; fate: SendFate }[] = [];
   cooled: { url: string; ms: number }[] = [];
   finish(url: string, sendId: string, fate: SendFate): Promise<void> {
+    this.calls.push(`finish ${sendId} ${fate}`);
     this.finished.push({ url, sendId, fate });
+    return Promise.resolve();
+  }
+  leftLate(_url: string, sendId: string): Promise<void> {
+    this.calls.push(`leftLate ${sendId}`);
     return Promise.resolve();
   }
   coolDown(url: string, ms: number): Promise<number> {
@@ -39,8 +57,8 @@ const http = (status: number, body = '', retryAfter: string | null = null): Jand
   retryAfter,
 });
 
-async function sendWith(response: JandiResponse) {
-  const client = new FakeClient(response);
+async function sendWith(response: JandiResponse, leftLateMs = 0) {
+  const client = new FakeClient(response, leftLateMs);
   const limiter = new FakeLimiter();
   const metrics = new WorkerMetrics();
   const sender = new JandiSender({ cooldownMs: 30_000 }, limiter, client, metrics);
@@ -185,6 +203,17 @@ describe('JandiSender.send', () => {
     expect(sent.alongside).toEqual([c.verdict.kind === 'delivered']);
     expect(sent.report.destination).toBe('acme');
     expect(sent.report.answer).not.toContain('secret');
+  });
+
+  it('recounts a request that left after its deadline before settling it', async () => {
+    const sent = await sendWith(http(200, '{"code":0}'), 4000);
+    expect(sent.verdict).toEqual({ kind: 'delivered' });
+    expect(sent.limiter.calls).toEqual(['leftLate send-1', 'finish send-1 answered']);
+  });
+
+  it('recounts nothing for a request that left in time', async () => {
+    const sent = await sendWith(http(200, '{"code":0}'));
+    expect(sent.limiter.calls).toEqual(['finish send-1 answered']);
   });
 
   it("reports JANDI's answer in words", async () => {

@@ -54,7 +54,7 @@ export class JandiSender {
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: Pick<WorkerConfig, 'cooldownMs'>,
     @Inject(JandiQuotaLimiter)
-    private readonly limiter: Pick<JandiQuotaLimiter, 'finish' | 'coolDown'>,
+    private readonly limiter: Pick<JandiQuotaLimiter, 'finish' | 'coolDown' | 'leftLate'>,
     @Inject(JandiClient) private readonly client: Pick<JandiClient, 'post'>,
     private readonly metrics: WorkerMetrics,
   ) {}
@@ -67,7 +67,17 @@ export class JandiSender {
   ): Promise<{ verdict: SendVerdict; report: SendAnswer }> {
     const { destination, what } = options;
     const started = performance.now();
-    const response = await this.client.post(url, message, grant.sendBy, options.abort);
+    let recounted: Promise<void> = Promise.resolve();
+    const response = await this.client.post(url, message, grant.sendBy, options.abort, (lateMs) => {
+      recounted = this.limiter.leftLate(url, grant.sendId);
+      // Awaited below, once the answer is in; a failure must not go unhandled meanwhile.
+      void recounted.catch(() => undefined);
+      this.logger.warn(
+        { ...options.log, lateMs: Math.round(lateMs) },
+        `${what} left ${Math.round(lateMs)} ms after its quota slot's deadline (worker frozen mid-write); counted from now`,
+      );
+    });
+    await recounted;
     const durationMs = performance.now() - started;
     const classified =
       response.kind === 'expired' || response.kind === 'aborted'

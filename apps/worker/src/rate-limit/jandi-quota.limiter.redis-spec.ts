@@ -178,6 +178,29 @@ describe('JandiQuotaLimiter (real Redis)', () => {
     expect((await quota.acquire(other, 'd')).granted).toBe(true);
   });
 
+  it('counts a request that left after its deadline again, from when it left', async () => {
+    const quota = limiter('1/1s', 0, 300);
+    const url = 'http://jandi.test/left-late';
+    const frozen = await quota.acquire(url, 'a');
+    if (!frozen.granted) throw new Error('an idle URL grants at once');
+    await sleep(700);
+    // Past its deadline (grant + 600 ms): scored as sent then; the window frees 1 s later.
+    expect(await quota.acquire(url, 'b')).toMatchObject({ granted: false, at: frozen.now + 1600 });
+    await quota.release(url, 'b');
+    // Its bytes leave only now: it counts in every window until JANDI may last count it.
+    await quota.leftLate(url, frozen.sendId);
+    const after = await quota.acquire(url, 'c');
+    expect(after.granted).toBe(false);
+    if (after.granted) return;
+    expect(after.at).toBeGreaterThan(frozen.now + 1600);
+    await quota.release(url, 'c');
+    // Answered: it counts from its answer, like any settled send.
+    await quota.settle(url, frozen.sendId);
+    const settled = await quota.acquire(url, 'd');
+    if (settled.granted) throw new Error('a send answered just now fills the window');
+    expect(settled.at).toBeGreaterThanOrEqual(settled.now + 900);
+  });
+
   it('lets the keys of an idle destination expire, never before their entries leave every window', async () => {
     const quota = limiter('1/1s,2/3s', 0, 500);
     const url = 'http://jandi.test/idle';

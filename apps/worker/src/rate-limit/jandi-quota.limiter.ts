@@ -175,6 +175,23 @@ end
 return now
 `;
 
+/*
+ * KEYS: sent, flight. ARGV: send id, lateMs, flight key lifetime ms.
+ * The request left only now (its process froze between the deadline check and the write): it
+ * counts in every window again, until JANDI may last count it, whether or not its deadline had
+ * already scored it as sent.
+ */
+const LEFT_LATE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[3]) then
+  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]))
+end
+return now
+`;
+
 /* KEYS: flight. ARGV: send id. A granted send that never went out frees its slot. */
 const ABANDON = `return redis.call('ZREM', KEYS[1], ARGV[1])`;
 
@@ -231,6 +248,13 @@ type LimiterRedis = Redis & {
     lifetimeMs: number,
   ): Promise<number>;
   jandiQuotaAbandon(flight: string, sendId: string): Promise<number>;
+  jandiQuotaLeftLate(
+    sent: string,
+    flight: string,
+    sendId: string,
+    lateMs: number,
+    lifetimeMs: number,
+  ): Promise<number>;
   jandiQuotaCooldown(cooldown: string, ms: number): Promise<number>;
   jandiQuotaHeadroom(sent: string, flight: string, ...args: (string | number)[]): Promise<number[]>;
 };
@@ -268,6 +292,7 @@ export class JandiQuotaLimiter {
       redis.defineCommand('jandiQuotaAcquireStamped', { numberOfKeys: 5, lua: ACQUIRE });
       redis.defineCommand('jandiQuotaSettle', { numberOfKeys: 2, lua: SETTLE });
       redis.defineCommand('jandiQuotaAbandon', { numberOfKeys: 1, lua: ABANDON });
+      redis.defineCommand('jandiQuotaLeftLate', { numberOfKeys: 2, lua: LEFT_LATE });
       redis.defineCommand('jandiQuotaCooldown', { numberOfKeys: 1, lua: COOLDOWN });
       redis.defineCommand('jandiQuotaHeadroom', { numberOfKeys: 2, lua: HEADROOM });
     }
@@ -332,6 +357,21 @@ export class JandiQuotaLimiter {
   async settle(url: string, sendId: string): Promise<void> {
     const key = this.keyOf(url);
     await this.redis.jandiQuotaSettle(`${key}:sent`, `${key}:flight`, sendId, this.sentLifetimeMs);
+  }
+
+  /**
+   * A request written after its `sendBy` (the process froze inside the write): it counts in every
+   * window from now until JANDI may last count it, as a fresh unanswered send would.
+   */
+  async leftLate(url: string, sendId: string): Promise<void> {
+    const key = this.keyOf(url);
+    await this.redis.jandiQuotaLeftLate(
+      `${key}:sent`,
+      `${key}:flight`,
+      sendId,
+      this.options.lateMs,
+      this.options.lateMs + this.sentLifetimeMs,
+    );
   }
 
   /** A granted send that will not be made after all (nothing to send): its slot is free again. */

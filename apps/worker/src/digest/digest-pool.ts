@@ -258,9 +258,7 @@ export class DigestPool {
       this.mark('solo', jobId),
       jobId,
     );
-    return mark === undefined
-      ? { state, poolSize: Number(poolSize) }
-      : { state, poolSize: Number(poolSize), mark };
+    return { state, poolSize: Number(poolSize), mark };
   }
 
   /** Adds a job to the pool; false when its event was delivered meanwhile. */

@@ -11,7 +11,11 @@ import type { OpsNotices } from '../ops/ops-notices';
 import type { ShutdownSignal } from '../shutdown/shutdown.signal';
 import type { SendReport } from './attempt-log';
 import { JandiDeliveryProcessor } from './jandi-delivery.processor';
-import type { DeliveryOutcome, JandiDeliveryService } from './jandi-delivery.service';
+import type {
+  DeliveryContext,
+  DeliveryOutcome,
+  JandiDeliveryService,
+} from './jandi-delivery.service';
 
 const SENT: SendReport = {
   destination: 'accounting',
@@ -24,7 +28,15 @@ const { routes } = parseRoutesFile({
   routes: [{ match: { corpNum: '1234567890' }, destination: 'accounting' }],
 });
 
-type JobPart = 'id' | 'data' | 'attemptsMade' | 'delay' | 'finishedOn' | 'log' | 'moveToDelayed';
+type JobPart =
+  | 'id'
+  | 'data'
+  | 'attemptsMade'
+  | 'delay'
+  | 'finishedOn'
+  | 'log'
+  | 'moveToDelayed'
+  | 'queueQualifiedName';
 
 /** The part of a BullMQ job the processor reads and writes; BullMQ sets delay and finishedOn. */
 class FakeJob implements Pick<Job<PopbillEventJob>, JobPart> {
@@ -32,6 +44,7 @@ class FakeJob implements Pick<Job<PopbillEventJob>, JobPart> {
   readonly movedToDelayed: { timestamp: number; token?: string }[] = [];
   delay = 0;
   finishedOn?: number;
+  readonly queueQualifiedName = '{relay}:relay';
   constructor(
     public data: PopbillEventJob,
     public attemptsMade = 0,
@@ -52,9 +65,11 @@ const asJob = (job: FakeJob) => job as unknown as Job<PopbillEventJob>;
 
 class FakeDelivery implements Pick<JandiDeliveryService, 'deliver'> {
   readonly calls: { jobId: string; attempt: number }[] = [];
+  readonly jobKeys: DeliveryContext['jobKeys'][] = [];
   constructor(private readonly answer: () => Promise<DeliveryOutcome>) {}
-  deliver(_event: PopbillEventJob, ctx: { jobId: string; attempt: number }) {
+  deliver(_event: PopbillEventJob, { jobKeys, ...ctx }: DeliveryContext) {
     this.calls.push(ctx);
+    this.jobKeys.push(jobKeys);
     return this.answer();
   }
 }
@@ -154,6 +169,19 @@ describe('JandiDeliveryProcessor', () => {
     expect(processor.heldJobs()).toEqual(['job-1']);
     processor.released(asJob(job));
     expect(processor.heldJobs()).toEqual([]);
+  });
+
+  it("leaves the job log to the delivery that wrote its line with its marks, in BullMQ's keys", async () => {
+    const { job, error, delivery } = await run({
+      kind: 'delivered',
+      sent: { ...SENT, answer: 'HTTP 200' },
+      logged: true,
+    });
+    expect(error).toBeNull();
+    expect(delivery.jobKeys).toEqual([
+      { job: '{relay}:relay:job-1', log: '{relay}:relay:job-1:logs' },
+    ]);
+    expect(job.logs).toEqual([]);
   });
 
   it('completes an event already delivered (or folded into a digest) without a log line', async () => {

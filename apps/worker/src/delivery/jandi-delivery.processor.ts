@@ -84,6 +84,13 @@ export class JandiDeliveryProcessor
       outcome = await this.delivery.deliver(job.data, {
         jobId: job.id ?? job.data.eventId,
         attempt,
+        // BullMQ's own key layout (Job.log): the delivery writes its line with its marks.
+        jobKeys: job.id
+          ? {
+              job: `${job.queueQualifiedName}:${job.id}`,
+              log: `${job.queueQualifiedName}:${job.id}:logs`,
+            }
+          : undefined,
       });
       this.redisWatch.noteWrite(null);
     } catch (error) {
@@ -92,7 +99,8 @@ export class JandiDeliveryProcessor
     }
     switch (outcome.kind) {
       case 'delivered':
-        if (outcome.sent) await this.jobLog(job, attemptLine(attempt, outcome.sent, 'delivered'));
+        if (outcome.sent && !outcome.logged)
+          await this.jobLog(job, attemptLine(attempt, outcome.sent, 'delivered'));
         return;
       case 'wait':
         if (outcome.sent)

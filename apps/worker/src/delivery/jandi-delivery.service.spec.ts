@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import type { PopbillEventJob } from '@app/contracts';
-import type Redis from 'ioredis';
 import { fixtureJob } from '../../test/popbill-fixtures';
 import type { WorkerConfig } from '../config/worker.config';
 import { eventMarkKey, type DigestPool, type PoolState } from '../digest/digest-pool';
@@ -16,7 +15,12 @@ import type {
   QuotaDecision,
 } from '../rate-limit/jandi-quota.limiter';
 import { ShutdownSignal } from '../shutdown/shutdown.signal';
-import { JandiDeliveryService, type DeliveryOutcome } from './jandi-delivery.service';
+import type { LuaStep } from '../redis/lua-step';
+import {
+  JandiDeliveryService,
+  type DeliveryContext,
+  type DeliveryOutcome,
+} from './jandi-delivery.service';
 
 const URL = 'https://wh.jandi.com/connect-api/webhook/1/secret';
 const PREFIX = '{relay}';
@@ -29,30 +33,35 @@ const CTX = { jobId: 'job-1', attempt: 1 };
 const delivered = eventMarkKey(PREFIX, 'delivered', 'ev-1');
 const sending = eventMarkKey(PREFIX, 'sending', 'ev-1');
 
-/** The event marks, in memory: get, del and the delivered-marking script, as the flow calls them. */
+/** Redis as the flow's scripts leave it: the event marks and the jobs' log lines. */
 class FakeMarks {
   readonly values = new Map<string, string>();
-  defineCommand(): void {}
-  get(key: string): Promise<string | null> {
-    return Promise.resolve(this.values.get(key) ?? null);
-  }
-  del(key: string): Promise<number> {
-    return Promise.resolve(this.values.delete(key) ? 1 : 0);
-  }
-  relayMarkDelivered(sendMark: string, deliveredMark: string, jobId: string): Promise<null> {
+  readonly logs = new Map<string, string[]>();
+
+  /** Does what the flow's step after a settle does (SENT in the service). */
+  apply(step: LuaStep): void {
+    const [sendMark, deliveredMark, , logKey] = step.keys;
+    const [deliveredFlag, jobId, , line] = step.args;
     this.values.delete(sendMark);
-    this.values.set(deliveredMark, jobId);
-    return Promise.resolve(null);
+    if (deliveredFlag === 1) this.values.set(deliveredMark, String(jobId));
+    if (line && logKey) this.logs.set(logKey, [...(this.logs.get(logKey) ?? []), String(line)]);
   }
 }
 
-/** Like the limiter, a grant sets the stamp it is given and tells what the stamp held before. */
-class FakeLimiter implements Pick<JandiQuotaLimiter, 'acquire' | 'release' | 'abandon'> {
+/**
+ * Like the limiter, a grant sets the stamp it is given and tells what the stamp held before;
+ * acquireAfter asks the pool what its inspection step would answer, and grants only on a go.
+ */
+class FakeLimiter implements Pick<
+  JandiQuotaLimiter,
+  'acquire' | 'acquireAfter' | 'release' | 'abandon'
+> {
   released = 0;
   readonly abandoned: string[] = [];
   constructor(
     readonly decisions: QuotaDecision[],
     private readonly marks: FakeMarks,
+    private readonly pool: FakePool,
   ) {}
   acquire(
     _url: string,
@@ -66,6 +75,13 @@ class FakeLimiter implements Pick<JandiQuotaLimiter, 'acquire' | 'release' | 'ab
     this.marks.values.set(stamp.key, member);
     return Promise.resolve({ ...decision, stampedOver });
   }
+  async acquireAfter(gate: LuaStep, url: string, member: string, stamp: GrantStamp) {
+    const reply = this.pool.answer(gate);
+    return {
+      gate: reply,
+      decision: reply[0] === 1 ? await this.acquire(url, member, false, stamp) : null,
+    };
+  }
   release(): Promise<void> {
     this.released++;
     return Promise.resolve();
@@ -76,33 +92,40 @@ class FakeLimiter implements Pick<JandiQuotaLimiter, 'acquire' | 'release' | 'ab
   }
 }
 
-/** Answers with a verdict and, like JandiSender, runs `alongside` told whether JANDI took it. */
+/** Answers with a verdict and, like JandiSender, settles with the flow's step after it. */
 class FakeSender implements Pick<JandiSender, 'send'> {
   readonly sent: { url: string; message: JandiMessage; destination: string }[] = [];
-  constructor(private readonly verdict: SendVerdict) {}
-  async send(url: string, message: JandiMessage, _grant: QuotaGrant, options: SendOptions) {
+  constructor(
+    private readonly verdict: SendVerdict,
+    private readonly marks: FakeMarks,
+  ) {}
+  send(url: string, message: JandiMessage, _grant: QuotaGrant, options: SendOptions) {
     this.sent.push({ url, message, destination: options.destination });
-    await options.alongside?.(this.verdict.kind === 'delivered');
-    return {
-      verdict: this.verdict,
-      report: { destination: options.destination, answer: 'HTTP 200', durationMs: 3 },
-    };
+    const report = { destination: options.destination, answer: 'HTTP 200', durationMs: 3 };
+    const step = options.alongside?.(this.verdict.kind === 'delivered', report);
+    if (step) this.marks.apply(step);
+    return Promise.resolve({ verdict: this.verdict, report });
   }
 }
 
-/** Like the pool's inspection script, a delivered marker answers first, with its value. */
-class FakePool implements Pick<DigestPool, 'inspect' | 'join'> {
+/** Answers its inspection step as the script does: a delivered marker first, with its value. */
+class FakePool implements Pick<DigestPool, 'inspection' | 'join'> {
   readonly joined: { jobId: string; eventId: string; score: number }[] = [];
   constructor(
     private readonly state: { state: PoolState; poolSize: number },
     private readonly marks: FakeMarks,
     private readonly accepts = true,
   ) {}
-  inspect(_url: string, _jobId: string, eventId: string) {
-    const mark = this.marks.values.get(eventMarkKey(PREFIX, 'delivered', eventId));
-    return Promise.resolve(
-      mark === undefined ? this.state : { state: 'delivered' as const, poolSize: 0, mark },
-    );
+  inspection(_url: string, _jobId: string, eventId: string, pooling: boolean): LuaStep {
+    return { name: 'fake', lua: '', keys: [eventId], args: [pooling ? 1 : 0] };
+  }
+  answer(step: LuaStep): unknown[] {
+    const mark = this.marks.values.get(eventMarkKey(PREFIX, 'delivered', step.keys[0]));
+    if (mark !== undefined) return [0, 'delivered', 0, mark];
+    if (step.args[0] === 0) return [1, 'none', 0];
+    const { state, poolSize } = this.state;
+    const go = state === 'solo' || (state === 'none' && poolSize === 0);
+    return [go ? 1 : 0, state, poolSize];
   }
   join(_url: string, jobId: string, eventId: string, score: number): Promise<boolean> {
     this.joined.push({ jobId, eventId, score });
@@ -135,6 +158,7 @@ interface Setup {
   poolAccepts?: boolean;
   marks?: Record<string, string>;
   shuttingDown?: boolean;
+  ctx?: DeliveryContext;
 }
 
 async function deliver(setup: Setup = {}, event: PopbillEventJob = EVENT) {
@@ -150,9 +174,9 @@ async function deliver(setup: Setup = {}, event: PopbillEventJob = EVENT) {
   };
   const marks = new FakeMarks();
   for (const [key, value] of Object.entries(setup.marks ?? {})) marks.values.set(key, value);
-  const limiter = new FakeLimiter(setup.decisions ?? [], marks);
-  const sender = new FakeSender(setup.verdict ?? { kind: 'delivered' });
+  const sender = new FakeSender(setup.verdict ?? { kind: 'delivered' }, marks);
   const pool = new FakePool(setup.pool ?? { state: 'none', poolSize: 0 }, marks, setup.poolAccepts);
+  const limiter = new FakeLimiter(setup.decisions ?? [], marks, pool);
   const digests = new FakeDigests();
   const ops = new FakeOps();
   const metrics = new WorkerMetrics();
@@ -160,8 +184,6 @@ async function deliver(setup: Setup = {}, event: PopbillEventJob = EVENT) {
   if (setup.shuttingDown) shutdown.abort();
   const service = new JandiDeliveryService(
     config,
-    // The flow calls get, del and its script only; FakeMarks has them without ioredis' overloads.
-    marks as unknown as Pick<Redis, 'get' | 'del' | 'defineCommand'>,
     limiter,
     sender,
     metrics,
@@ -170,7 +192,7 @@ async function deliver(setup: Setup = {}, event: PopbillEventJob = EVENT) {
     digests,
     ops,
   );
-  const outcome: DeliveryOutcome = await service.deliver(event, CTX);
+  const outcome: DeliveryOutcome = await service.deliver(event, setup.ctx ?? CTX);
   const counted = async (metric: 'duplicates' | 'quotaWait') => {
     const { name, values } = await metrics[metric].get();
     return values
@@ -201,8 +223,8 @@ describe('JandiDeliveryService.deliver', () => {
       ]);
     });
 
-    it('completes when the pool says a digest delivered it', async () => {
-      const run = await deliver({ pool: { state: 'delivered', poolSize: 0 } });
+    it('is skipped with digests off too', async () => {
+      const run = await deliver({ digest: false, marks: { [delivered]: 'job-0' } });
       expect(run.outcome).toEqual({ kind: 'delivered' });
       expect(run.sender.sent).toEqual([]);
     });
@@ -297,6 +319,17 @@ describe('JandiDeliveryService.deliver', () => {
       expect(run.marks.values.get(delivered)).toBe('job-1');
       expect(run.marks.values.has(sending)).toBe(false);
       expect(run.ops.notices).toEqual(['delivered default']);
+    });
+
+    it("delivered: writes the attempt's line to the job's log with the marks", async () => {
+      const jobKeys = { job: '{relay}:q:job-1', log: '{relay}:q:job-1:logs' };
+      const run = await deliver({ ctx: { ...CTX, jobKeys } });
+      expect(run.outcome).toMatchObject({ kind: 'delivered', logged: true });
+      expect(run.marks.logs.get(jobKeys.log)).toEqual([
+        expect.stringMatching(
+          /^attempt 1 → default: HTTP 200 in 3 ms, quota wait \d+ ms → delivered$/,
+        ),
+      ]);
     });
 
     it('retry: backs off with the reason, leaving the event unmarked', async () => {

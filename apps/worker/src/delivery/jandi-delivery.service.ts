@@ -1,19 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { PopbillEventJob } from '@app/contracts';
-import type Redis from 'ioredis';
 import {
   DELIVERED_MARK_SECONDS,
   DIGEST_MARK_PREFIX,
   DigestPool,
   eventMarkKey,
+  readInspection,
 } from '../digest/digest-pool';
 import { pooledPollMs, poolScore, shouldPool } from '../digest/digest-policy';
 import { WorkerMetrics } from '../metrics/worker.metrics';
-import { JandiQuotaLimiter, type QuotaDecision } from '../rate-limit/jandi-quota.limiter';
-import { WORKER_REDIS } from '../redis/redis.module';
+import { JandiQuotaLimiter } from '../rate-limit/jandi-quota.limiter';
+import type { LuaStep } from '../redis/lua-step';
 import { WORKER_CONFIG, type WorkerConfig } from '../config/worker.config';
-import { type SendReport } from './attempt-log';
+import { attemptLine, type SendReport } from './attempt-log';
 import { JandiDigestSender } from '../digest/jandi-digest.sender';
 import { JandiSender } from '../jandi/jandi.sender';
 import { OpsNotices } from '../ops/ops-notices';
@@ -22,9 +22,12 @@ import { ShutdownSignal } from '../shutdown/shutdown.signal';
 import { describeEvent } from '../popbill/describe-event';
 import { toJandiMessage } from '../rendering/to-jandi-message';
 
-/** `sent`: what the request to JANDI did, when one was made; `decision` words the wait. */
+/**
+ * `sent`: what the request to JANDI did, when one was made; `decision` words the wait; `logged`:
+ * the job's log already has the attempt's line.
+ */
 export type DeliveryOutcome =
-  | { kind: 'delivered'; sent?: SendReport }
+  | { kind: 'delivered'; sent?: SendReport; logged?: boolean }
   /** Not now: come back after delayMs without burning an attempt. */
   | { kind: 'wait'; delayMs: number; sent?: SendReport; decision?: string }
   /** Permanent: dead-letter with this reason. */
@@ -32,24 +35,22 @@ export type DeliveryOutcome =
   /** Transient: retry with backoff. */
   | { kind: 'retry'; reason: string; sent: SendReport };
 
-/* KEYS: send marker, delivered marker. ARGV: job id, delivered marker ttl s. JANDI took it. */
-const MARK_DELIVERED = `
-redis.call('DEL', KEYS[1])
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+/*
+ * A step after the quota's settle (LuaStep). SK: send marker, delivered marker, BullMQ's job key
+ * and its log list (when known). SA: delivered 0/1, job id, marker ttl s, log line or ''.
+ * The line is added as BullMQ's Job.log adds it, only while the job exists.
+ */
+const SENT = `
+redis.call('DEL', SK[1])
+if SA[1] == '1' then redis.call('SET', SK[2], SA[2], 'EX', SA[3]) end
+if SA[4] ~= '' and redis.call('EXISTS', SK[3]) == 1 then redis.call('RPUSH', SK[4], SA[4]) end
 `;
-
-type MarkRedis = Redis & {
-  relayMarkDelivered(
-    sending: string,
-    delivered: string,
-    jobId: string,
-    seconds: number,
-  ): Promise<unknown>;
-};
 
 export interface DeliveryContext {
   jobId: string;
   attempt: number;
+  /** BullMQ's keys of the job and of its log: a delivery's line is written with its marks. */
+  jobKeys?: { job: string; log: string };
 }
 
 /**
@@ -68,19 +69,19 @@ export class JandiDeliveryService {
       WorkerConfig,
       'routes' | 'destinations' | 'queuePrefix' | 'digest' | 'inlineWaitMs'
     >,
-    @Inject(WORKER_REDIS) private readonly redis: Pick<Redis, 'get' | 'del' | 'defineCommand'>,
     @Inject(JandiQuotaLimiter)
-    private readonly limiter: Pick<JandiQuotaLimiter, 'acquire' | 'release' | 'abandon'>,
+    private readonly limiter: Pick<
+      JandiQuotaLimiter,
+      'acquire' | 'acquireAfter' | 'release' | 'abandon'
+    >,
     @Inject(JandiSender) private readonly sender: Pick<JandiSender, 'send'>,
     private readonly metrics: WorkerMetrics,
     @Inject(ShutdownSignal) private readonly shutdown: Pick<ShutdownSignal, 'signal'>,
-    @Inject(DigestPool) private readonly pool: Pick<DigestPool, 'inspect' | 'join'>,
+    @Inject(DigestPool) private readonly pool: Pick<DigestPool, 'inspection' | 'join'>,
     @Inject(JandiDigestSender) private readonly digests: Pick<JandiDigestSender, 'nudge'>,
     @Inject(OpsNotices) private readonly opsNotices: Pick<OpsNotices, 'delivered' | 'failed'>,
   ) {
     this.route = compileRoutes(config.routes);
-    if (!('relayMarkDelivered' in redis))
-      redis.defineCommand('relayMarkDelivered', { numberOfKeys: 2, lua: MARK_DELIVERED });
   }
 
   private markKey(kind: 'delivered' | 'sending', eventId: string): string {
@@ -107,41 +108,59 @@ export class JandiDeliveryService {
     return this.pooled();
   }
 
+  private sentStep(
+    event: PopbillEventJob,
+    ctx: DeliveryContext,
+    delivered: boolean,
+    sent: SendReport,
+  ): LuaStep {
+    const line = delivered && ctx.jobKeys ? attemptLine(ctx.attempt, sent, 'delivered') : '';
+    return {
+      name: 'relaySent',
+      lua: SENT,
+      keys: [
+        this.markKey('sending', event.eventId),
+        this.markKey('delivered', event.eventId),
+        ...(ctx.jobKeys ? [ctx.jobKeys.job, ctx.jobKeys.log] : []),
+      ],
+      args: [delivered ? 1 : 0, ctx.jobId, DELIVERED_MARK_SECONDS, line],
+    };
+  }
+
   async deliver(event: PopbillEventJob, ctx: DeliveryContext): Promise<DeliveryOutcome> {
     const destination = this.route(event);
     const url = this.config.destinations[destination];
     const log = { eventId: event.eventId, jobId: ctx.jobId, attempt: ctx.attempt, destination };
 
-    // One command: with digests on, the pool's inspection reads the delivered marker too.
-    const inspected = this.config.digest.enabled
-      ? await this.pool.inspect(url, ctx.jobId, event.eventId)
-      : null;
-    const mark = inspected
-      ? (inspected.mark ?? null)
-      : await this.redis.get(this.markKey('delivered', event.eventId));
+    // Rendered before the grant: the time between a grant and its request is the quota's risk.
+    const message = toJandiMessage(event);
+    const waitStarted = performance.now();
+    // One round trip: the pool's inspection (or the delivered marker alone), then a grant that
+    // marks the event as being sent.
+    const sending = { key: this.markKey('sending', event.eventId), seconds: 86_400 };
+    const pooling = this.config.digest.enabled;
+    const start = await this.limiter.acquireAfter(
+      this.pool.inspection(url, ctx.jobId, event.eventId, pooling),
+      url,
+      ctx.jobId,
+      sending,
+    );
+    const { state, poolSize, mark } = readInspection(start.gate);
     if (mark?.startsWith(DIGEST_MARK_PREFIX)) return { kind: 'delivered' };
-    if (mark !== null) {
+    if (mark !== undefined) {
       this.metrics.duplicates.inc({ kind: 'skipped' });
       this.logger.warn({ ...log, outcome: 'duplicate-skipped' }, 'event already delivered');
       return { kind: 'delivered' };
     }
-
-    let mayPool = inspected !== null;
-    if (inspected) {
-      const { state, poolSize } = inspected;
-      if (state === 'delivered') return { kind: 'delivered' };
-      if (state === 'pooled' || state === 'claimed') return this.pooled();
-      if (state === 'solo') mayPool = false;
-      else if (shouldPool(this.config.digest, poolSize, null))
+    if (state === 'pooled' || state === 'claimed') return this.pooled();
+    let decision = start.decision;
+    // The gate stops a grant for an event that joins a forming pool.
+    if (!decision) {
+      if (shouldPool(this.config.digest, poolSize, null))
         return this.joinPool(event, ctx, url, log);
+      throw new Error(`pool inspection stopped a grant in state ${state}`);
     }
-
-    // Rendered before the grant: the time between a grant and its request is the quota's risk.
-    const message = toJandiMessage(event);
-    const waitStarted = performance.now();
-    // A grant marks the event as being sent in the same step: no round trip between the two.
-    const sending = { key: this.markKey('sending', event.eventId), seconds: 86_400 };
-    let decision: QuotaDecision = await this.limiter.acquire(url, ctx.jobId, false, sending);
+    const mayPool = pooling && state !== 'solo';
     while (!decision.granted) {
       if (mayPool && shouldPool(this.config.digest, 0, decision.waitMs)) {
         await this.limiter.release(url, ctx.jobId);
@@ -171,17 +190,9 @@ export class JandiDeliveryService {
       what: 'message',
       log,
       abort: this.shutdown.signal,
-      // Sent together: the quota learns the fate, the send marker goes, a delivery is marked
-      // (both marks in one command: each command costs the worker more CPU than Redis).
-      alongside: (delivered) =>
-        delivered
-          ? (this.redis as MarkRedis).relayMarkDelivered(
-              this.markKey('sending', event.eventId),
-              this.markKey('delivered', event.eventId),
-              ctx.jobId,
-              DELIVERED_MARK_SECONDS,
-            )
-          : this.redis.del(this.markKey('sending', event.eventId)),
+      // In the quota's settle: the send marker goes, a delivery is marked and logged.
+      alongside: (delivered, answer) =>
+        this.sentStep(event, ctx, delivered, { ...answer, quotaWaitMs: sendStarted - waitStarted }),
     });
     const sent: SendReport = { ...report, quotaWaitMs: sendStarted - waitStarted };
 
@@ -195,7 +206,7 @@ export class JandiDeliveryService {
         if (Number.isFinite(lag))
           this.metrics.endToEndLag.observe({ destination }, Math.max(0, lag));
         this.opsNotices.delivered(destination);
-        return { kind: 'delivered', sent };
+        return { kind: 'delivered', sent, logged: ctx.jobKeys !== undefined };
       }
       case 'cooldown': {
         // Reserves the first slot after the cooldown; one granted already is not used here.

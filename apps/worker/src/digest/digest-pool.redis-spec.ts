@@ -1,7 +1,8 @@
 import Redis from 'ioredis';
 import { sleep } from '../../../../test/support/process';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../../../../test/support/redis';
-import { activePoolsKey, DigestPool, eventMarkKey, urlHash } from './digest-pool';
+import { runStep } from '../redis/lua-step';
+import { activePoolsKey, DigestPool, eventMarkKey, readInspection, urlHash } from './digest-pool';
 import { poolScore } from './digest-policy';
 
 describe('DigestPool (real Redis)', () => {
@@ -11,6 +12,9 @@ describe('DigestPool (real Redis)', () => {
   const other = new DigestPool(new Redis(TEST_REDIS_URL), prefix);
   let n = 0;
   const url = () => `http://jandi.test/pool-${++n}`;
+  /** The inspection a delivery's grant runs after, run on its own. */
+  const inspect = async (u: string, jobId: string, eventId: string) =>
+    readInspection((await runStep(redis, pool.inspection(u, jobId, eventId, true))) as unknown[]);
   const fill = async (u: string, ids: string[], failures: string[] = []) => {
     for (const [i, id] of ids.entries())
       await pool.join(u, id, id, poolScore(failures.includes(id), 1000 + i));
@@ -31,7 +35,7 @@ describe('DigestPool (real Redis)', () => {
     expect(
       [first, second].find((b) => b.members[0].jobId === 'e')?.members.map((m) => m.jobId),
     ).toEqual(['e', 'a', 'b']);
-    expect(await pool.inspect(u, 'e', 'e')).toEqual({ state: 'claimed', poolSize: 0 });
+    expect(await inspect(u, 'e', 'e')).toEqual({ go: false, state: 'claimed', poolSize: 0 });
   });
 
   it('commits an accepted batch: delivered markers, nothing left behind', async () => {
@@ -43,12 +47,13 @@ describe('DigestPool (real Redis)', () => {
     expect(await redis.get(eventMarkKey(prefix, 'delivered', 'ev-a'))).toBe(
       `digest:${batch.batchId}`,
     );
-    expect(await pool.inspect(u, 'a', 'ev-a')).toEqual({
+    expect(await inspect(u, 'a', 'ev-a')).toEqual({
+      go: false,
       state: 'delivered',
       poolSize: 0,
       mark: `digest:${batch.batchId}`,
     });
-    expect(await pool.inspect(u, 'c', 'ev-c')).toEqual({ state: 'pooled', poolSize: 1 });
+    expect(await inspect(u, 'c', 'ev-c')).toEqual({ go: false, state: 'pooled', poolSize: 1 });
     expect(await pool.join(u, 'a', 'ev-a', 1)).toBe(false);
   });
 
@@ -58,7 +63,7 @@ describe('DigestPool (real Redis)', () => {
     const batch = await pool.claim(u, 3, 5000);
     expect(await pool.release(u, batch.batchId, ['c', 'a'], { endLease: false })).toBe(2);
     expect(await pool.release(u, batch.batchId, ['b'], { endLease: true, mode: 'solo' })).toBe(1);
-    expect(await pool.inspect(u, 'b', 'b')).toEqual({ state: 'solo', poolSize: 2 });
+    expect(await inspect(u, 'b', 'b')).toEqual({ go: true, state: 'solo', poolSize: 2 });
     expect((await pool.claim(u, 5, 5000)).members.map((m) => m.jobId)).toEqual(['c', 'a']);
   });
 
@@ -74,7 +79,7 @@ describe('DigestPool (real Redis)', () => {
     // A late commit of the dead batch still marks its events, and reports the overlap.
     expect(await pool.commit(u, dead.batchId, [{ jobId: 'a', eventId: 'a' }])).toBe(1);
     expect(await pool.release(u, next.batchId, ['a', 'b'], { endLease: true })).toBe(2);
-    expect(await pool.inspect(u, 'a', 'a')).toMatchObject({ state: 'delivered' });
+    expect(await inspect(u, 'a', 'a')).toMatchObject({ state: 'delivered' });
   });
 
   it('backs off after failures and reports the oldest waiting event', async () => {

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { enqueuedAtOf, FAILURE_RANK_END } from './digest-policy';
+import type { LuaStep } from '../redis/lua-step';
 
 /** Value of a delivered marker written for the events of an accepted digest. */
 export const DIGEST_MARK_PREFIX = 'digest:';
@@ -44,6 +45,23 @@ export function digestPoolKeys(prefix: string, url: string) {
 /** Where a job stands with its destination's digest pool. */
 export type PoolState = 'delivered' | 'pooled' | 'claimed' | 'solo' | 'none';
 
+/**
+ * Where a job stands before its send, and how many events wait in its destination's pool; when
+ * its event is delivered, the delivered marker's value (`mark`). `go`: a grant followed.
+ */
+export interface Inspection {
+  go: boolean;
+  state: PoolState;
+  poolSize: number;
+  mark?: string;
+}
+
+/** Reads an inspection step's reply. */
+export function readInspection(reply: unknown[]): Inspection {
+  const [go, state, poolSize, mark] = reply as [number, PoolState, number, string?];
+  return { go: go === 1, state, poolSize: Number(poolSize), ...(mark ? { mark } : {}) };
+}
+
 export interface PooledEvent {
   jobId: string;
   score: number;
@@ -55,15 +73,26 @@ export interface ClaimedBatch {
   members: PooledEvent[];
 }
 
-/* KEYS: pool, claimed, delivered marker, solo marker. ARGV: job id. Delivered: the marker too. */
+/*
+ * A step before a grant (LuaStep). SK: pool, claimed, delivered marker, solo marker. SA: job id.
+ * {go 0/1, state, pool size, delivered marker}: the grant follows only for an event that is to be
+ * sent on its own now (not delivered, pooled or claimed; no pool forming unless it is solo).
+ */
 const INSPECT = `
-local mark = redis.call('GET', KEYS[3])
-if mark then return {'delivered', 0, mark} end
-local size = redis.call('ZCARD', KEYS[1])
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {'pooled', size} end
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return {'claimed', size} end
-if redis.call('EXISTS', KEYS[4]) == 1 then return {'solo', size} end
-return {'none', size}
+local mark = redis.call('GET', SK[3])
+if mark then return {0, 'delivered', 0, mark} end
+local size = redis.call('ZCARD', SK[1])
+if redis.call('ZSCORE', SK[1], SA[1]) then return {0, 'pooled', size} end
+if redis.call('HEXISTS', SK[2], SA[1]) == 1 then return {0, 'claimed', size} end
+if redis.call('EXISTS', SK[4]) == 1 then return {1, 'solo', size} end
+return {size > 0 and 0 or 1, 'none', size}
+`;
+
+/* The same step with digests off: SK: delivered marker; only the marker stops a grant. */
+const CHECK_MARK = `
+local mark = redis.call('GET', SK[1])
+if mark then return {0, 'delivered', 0, mark} end
+return {1, 'none', 0}
 `;
 
 /*
@@ -188,7 +217,6 @@ return {redis.call('ZCARD', KEYS[1]), f[2] or '', o[2] or '', now}
 `;
 
 type PoolRedis = Redis & {
-  digestInspect(...args: string[]): Promise<[PoolState, number, string?]>;
   digestJoin(...args: (string | number)[]): Promise<number>;
   digestClaim(...args: (string | number)[]): Promise<string[]>;
   digestRelease(numKeys: number, ...args: (string | number)[]): Promise<number>;
@@ -213,8 +241,7 @@ export class DigestPool {
     private readonly prefix: string,
   ) {
     this.redis = redis as PoolRedis;
-    if (!('digestInspect' in redis)) {
-      redis.defineCommand('digestInspect', { numberOfKeys: 4, lua: INSPECT });
+    if (!('digestJoin' in redis)) {
       redis.defineCommand('digestJoin', { numberOfKeys: 3, lua: JOIN });
       redis.defineCommand('digestClaim', { numberOfKeys: 4, lua: CLAIM });
       redis.defineCommand('digestRelease', { lua: RELEASE });
@@ -242,23 +269,19 @@ export class DigestPool {
   }
 
   /**
-   * Where a job stands, and how many events wait in its destination's pool; when its event is
-   * delivered, the delivered marker's value (`mark`).
+   * The step a delivery's grant runs after (JandiQuotaLimiter.acquireAfter; readInspection reads
+   * its reply). `pooling` false (digests off): only the delivered marker is looked at.
    */
-  async inspect(
-    url: string,
-    jobId: string,
-    eventId: string,
-  ): Promise<{ state: PoolState; poolSize: number; mark?: string }> {
+  inspection(url: string, jobId: string, eventId: string, pooling: boolean): LuaStep {
+    const delivered = this.mark('delivered', eventId);
+    if (!pooling) return { name: 'checkMark', lua: CHECK_MARK, keys: [delivered], args: [] };
     const k = this.keys(url);
-    const [state, poolSize, mark] = await this.redis.digestInspect(
-      k.pool,
-      k.claimed,
-      this.mark('delivered', eventId),
-      this.mark('solo', jobId),
-      jobId,
-    );
-    return { state, poolSize: Number(poolSize), mark };
+    return {
+      name: 'digestInspect',
+      lua: INSPECT,
+      keys: [k.pool, k.claimed, delivered, this.mark('solo', jobId)],
+      args: [jobId],
+    };
   }
 
   /** Adds a job to the pool; false when its event was delivered meanwhile. */

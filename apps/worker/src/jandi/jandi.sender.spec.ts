@@ -4,7 +4,8 @@ import type { JandiQuotaLimiter, SendFate } from '../rate-limit/jandi-quota.limi
 import type { JandiResponse } from './classify-jandi-response';
 import type { JandiClient } from './jandi.client';
 import type { JandiMessage } from './jandi-message';
-import { JandiSender, type QuotaGrant, type SendVerdict } from './jandi.sender';
+import type { LuaStep } from '../redis/lua-step';
+import { JandiSender, type QuotaGrant, type SendAnswer, type SendVerdict } from './jandi.sender';
 
 const URL = 'https://wh.jandi.com/connect-api/webhook/1/secret';
 const MESSAGE: JandiMessage = { body: 'hello', connectColor: '#000000', connectInfo: [] };
@@ -33,11 +34,11 @@ class FakeClient implements Pick<JandiClient, 'post'> {
 class FakeLimiter implements Pick<JandiQuotaLimiter, 'finish' | 'coolDown' | 'leftLate'> {
   /** Every call, in order. */
   calls: string[] = [];
-  finished: { url: string; sendId: string; fate: SendFate }[] = [];
+  finished: { url: string; sendId: string; fate: SendFate; then?: LuaStep }[] = [];
   cooled: { url: string; ms: number }[] = [];
-  finish(url: string, sendId: string, fate: SendFate): Promise<void> {
+  finish(url: string, sendId: string, fate: SendFate, then?: LuaStep): Promise<void> {
     this.calls.push(`finish ${sendId} ${fate}`);
-    this.finished.push({ url, sendId, fate });
+    this.finished.push({ url, sendId, fate, ...(then ? { then } : {}) });
     return Promise.resolve();
   }
   leftLate(_url: string, sendId: string): Promise<void> {
@@ -62,13 +63,16 @@ async function sendWith(response: JandiResponse, leftLateMs = 0) {
   const limiter = new FakeLimiter();
   const metrics = new WorkerMetrics();
   const sender = new JandiSender({ cooldownMs: 30_000 }, limiter, client, metrics);
-  const alongside: boolean[] = [];
+  const alongside: { delivered: boolean; answer: SendAnswer }[] = [];
   const result = await sender.send(URL, MESSAGE, GRANT, {
     destination: 'acme',
     what: 'message',
     log: { eventId: 'e1' },
     abort: new AbortController().signal,
-    alongside: (delivered) => Promise.resolve(alongside.push(delivered)),
+    alongside: (delivered, answer) => {
+      alongside.push({ delivered, answer });
+      return { name: 'marks', lua: '', keys: [], args: [] };
+    },
   });
   const counted = (await metrics.deliveries.get()).values
     .filter((v) => v.value > 0)
@@ -196,11 +200,21 @@ describe('JandiSender.send', () => {
     const sent = await sendWith(c.response);
     expect(sent.verdict).toEqual(c.verdict);
     expect(sent.client.posted).toEqual([{ url: URL, sendBy: GRANT.sendBy }]);
-    expect(sent.limiter.finished).toEqual([{ url: URL, sendId: 'send-1', fate: c.fate }]);
+    // The caller's step rides in the settle's script, whatever the fate.
+    expect(sent.limiter.finished).toEqual([
+      {
+        url: URL,
+        sendId: 'send-1',
+        fate: c.fate,
+        then: expect.objectContaining({ name: 'marks' }),
+      },
+    ]);
     expect(sent.limiter.cooled).toEqual(c.coolMs === undefined ? [] : [{ url: URL, ms: c.coolMs }]);
     expect(sent.counted).toEqual([{ destination: 'acme', outcome: c.outcome, value: 1 }]);
     expect(sent.timed).toBe(1);
-    expect(sent.alongside).toEqual([c.verdict.kind === 'delivered']);
+    expect(sent.alongside).toEqual([
+      { delivered: c.verdict.kind === 'delivered', answer: sent.report },
+    ]);
     expect(sent.report.destination).toBe('acme');
     expect(sent.report.answer).not.toContain('secret');
   });

@@ -5,6 +5,7 @@ import { JandiQuotaLimiter, type QuotaDecision } from '../rate-limit/jandi-quota
 import { classifyJandiResponse, describeAnswer } from './classify-jandi-response';
 import { JandiClient, requestFate } from './jandi.client';
 import type { JandiMessage } from './jandi-message';
+import type { LuaStep } from '../redis/lua-step';
 
 /** A granted quota slot: the request must leave by `sendBy`. */
 export type QuotaGrant = Extract<QuotaDecision, { granted: true }>;
@@ -38,8 +39,8 @@ export interface SendOptions {
   /** Fields every log line of this send carries. */
   log: object;
   abort: AbortSignal;
-  /** Runs together with settling the quota slot, told whether JANDI took the message. */
-  alongside?: (delivered: boolean) => Promise<unknown>;
+  /** A step run in the same script as settling the quota slot, told what JANDI answered. */
+  alongside?: (delivered: boolean, answer: SendAnswer) => LuaStep;
 }
 
 /**
@@ -83,12 +84,14 @@ export class JandiSender {
       response.kind === 'expired' || response.kind === 'aborted'
         ? null
         : classifyJandiResponse(response);
-    await Promise.all([
-      this.limiter.finish(url, grant.sendId, requestFate(response)),
-      options.alongside?.(classified?.outcome === 'delivered'),
-    ]);
-    this.metrics.deliveryDuration.observe({ destination }, durationMs / 1000);
     const report = { destination, answer: describeAnswer(response), durationMs };
+    await this.limiter.finish(
+      url,
+      grant.sendId,
+      requestFate(response),
+      options.alongside?.(classified?.outcome === 'delivered', report),
+    );
+    this.metrics.deliveryDuration.observe({ destination }, durationMs / 1000);
     const log = options.log;
 
     if (response.kind === 'expired') {

@@ -158,6 +158,68 @@ describe('JandiQuotaLimiter (real Redis)', () => {
     expect(await redis.get(stamp.key)).toBe('c');
   });
 
+  it('runs a gate before a grant in one script: a stop grants nothing, a go grants as usual', async () => {
+    const quota = limiter('1/1s');
+    const url = 'http://jandi.test/gated';
+    const redis = clients[clients.length - 1];
+    const flag = `${prefix}:gate-flag`;
+    // Goes on only while the flag is unset, and tells the value it saw with an argument.
+    const gate = {
+      name: 'testGate',
+      lua: `local v = redis.call('GET', SK[1]); return {v and 0 or 1, v or 'unset', SA[1]}`,
+      keys: [flag],
+      args: ['seen'],
+    };
+    const stamp = { key: `${prefix}:gated-stamp`, seconds: 60 };
+    await redis.set(flag, 'stop');
+    expect(await quota.acquireAfter(gate, url, 'a', stamp)).toEqual({
+      gate: [0, 'stop', 'seen'],
+      decision: null,
+    });
+    expect(await redis.exists(stamp.key)).toBe(0);
+    expect(await quota.headroom(url)).toEqual([expect.objectContaining({ remaining: 1 })]);
+
+    await redis.del(flag);
+    const go = await quota.acquireAfter(gate, url, 'a', stamp);
+    expect(go).toEqual({
+      gate: [1, 'unset', 'seen'],
+      decision: expect.objectContaining({ granted: true, stampedOver: null }),
+    });
+    expect(await redis.get(stamp.key)).toBe('a');
+    // Refused: the reply still carries the gate's part after a shorter decision.
+    expect(await quota.acquireAfter(gate, url, 'b', stamp)).toEqual({
+      gate: [1, 'unset', 'seen'],
+      decision: expect.objectContaining({ granted: false }),
+    });
+  });
+
+  it('runs a step with every fate of a send, in the same script as its settle or abandon', async () => {
+    const quota = limiter('1/1s', 0, 300);
+    const redis = clients[clients.length - 1];
+    const step = (key: string) => ({
+      name: 'testThen',
+      lua: `redis.call('SET', SK[1], SA[1])`,
+      keys: [key],
+      args: ['done'],
+    });
+    const cases = [
+      ['answered', 1],
+      ['not-sent', 0],
+      ['unknown', 0],
+    ] as const;
+    for (const [fate, settled] of cases) {
+      const url = `http://jandi.test/then-${fate}`;
+      const grant = await quota.acquire(url, 'a');
+      if (!grant.granted) throw new Error('an idle URL grants at once');
+      const key = `${prefix}:then-${fate}`;
+      await quota.finish(url, grant.sendId, fate, step(key));
+      expect(await redis.get(key)).toBe('done');
+      expect(await redis.zcard(`${quota.keyOf(url)}:sent`)).toBe(settled);
+      // Only a send of unknown fate stays in flight.
+      expect(await redis.zcard(`${quota.keyOf(url)}:flight`)).toBe(fate === 'unknown' ? 1 : 0);
+    }
+  });
+
   it('counts a send of unknown fate until its flight deadline, and frees one never sent', async () => {
     const quota = limiter('1/1s', 0, 300);
     const url = 'http://jandi.test/fates';

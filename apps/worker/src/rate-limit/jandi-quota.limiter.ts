@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { RateLimit } from '../config/rate-limits';
+import { combinedScript, runScript, runStep, type LuaStep } from '../redis/lua-step';
 
 export interface QuotaLimiterOptions {
   /** Key prefix, normally the queue prefix so one Redis Cluster slot holds everything. */
@@ -225,6 +226,9 @@ export function quotaKey(prefix: string, url: string): string {
   return `${prefix}:jandi-quota:${digest}`;
 }
 
+/** {granted 0/1, at, now, send id, the stamp's previous value}. */
+type AcquireReply = [number, number, number, string, (string | null)?];
+
 type LimiterRedis = Redis & {
   jandiQuotaAcquire(
     sent: string,
@@ -232,7 +236,7 @@ type LimiterRedis = Redis & {
     cooldown: string,
     flight: string,
     ...args: (string | number)[]
-  ): Promise<[number, number, number, string, (string | null)?]>;
+  ): Promise<AcquireReply>;
   jandiQuotaAcquireStamped(
     sent: string,
     held: string,
@@ -240,7 +244,7 @@ type LimiterRedis = Redis & {
     flight: string,
     stamp: string,
     ...args: (string | number)[]
-  ): Promise<[number, number, number, string, (string | null)?]>;
+  ): Promise<AcquireReply>;
   jandiQuotaSettle(
     sent: string,
     flight: string,
@@ -324,39 +328,98 @@ export class JandiQuotaLimiter {
     priority = false,
     stamp?: GrantStamp,
   ): Promise<QuotaDecision> {
-    const key = this.keyOf(url);
     const asked = performance.now();
-    const args = [
-      member,
-      this.options.safetyMs,
-      this.options.inlineWaitMs,
-      ...this.limitArgs,
-      this.options.sendMs + this.options.lateMs,
-      priority ? 1 : 0,
-      `${this.nonceStem}-${++this.nonces}`,
-    ];
-    const keys = [`${key}:sent`, `${key}:held`, `${key}:cooldown`, `${key}:flight`] as const;
-    const [granted, at, now, sendId, stampedOver] = stamp
+    const { keys, args } = this.acquireCall(url, member, priority);
+    const reply = stamp
       ? await this.redis.jandiQuotaAcquireStamped(...keys, stamp.key, ...args, stamp.seconds)
       : await this.redis.jandiQuotaAcquire(...keys, ...args);
+    return this.decision(reply, asked, stamp !== undefined);
+  }
+
+  /**
+   * `gate` first, in the same script: an acquire (stamped, not priority) follows only when the
+   * gate's reply starts with 1. Returns the gate's reply, and the decision when there was one.
+   */
+  async acquireAfter(
+    gate: LuaStep,
+    url: string,
+    member: string,
+    stamp: GrantStamp,
+  ): Promise<{ gate: unknown[]; decision: QuotaDecision | null }> {
+    const asked = performance.now();
+    const { keys, args } = this.acquireCall(url, member, false);
+    const [gateReply, acquired] = (await runScript(
+      this.redis,
+      `jandiQuotaAcquireAfter_${gate.name}`,
+      () =>
+        combinedScript(
+          { lua: ACQUIRE, keys: 5, args: '8 + 2 * tonumber(ARGV[4])' },
+          gate.lua,
+          'before',
+        ),
+      [...keys, stamp.key, ...gate.keys],
+      [...args, stamp.seconds, ...gate.args],
+    )) as [unknown[], AcquireReply?];
+    return { gate: gateReply, decision: acquired ? this.decision(acquired, asked, true) : null };
+  }
+
+  private acquireCall(url: string, member: string, priority: boolean) {
+    const key = this.keyOf(url);
+    return {
+      keys: [`${key}:sent`, `${key}:held`, `${key}:cooldown`, `${key}:flight`] as const,
+      args: [
+        member,
+        this.options.safetyMs,
+        this.options.inlineWaitMs,
+        ...this.limitArgs,
+        this.options.sendMs + this.options.lateMs,
+        priority ? 1 : 0,
+        `${this.nonceStem}-${++this.nonces}`,
+      ],
+    };
+  }
+
+  private decision(reply: AcquireReply, asked: number, stamped: boolean): QuotaDecision {
+    const [granted, at, now, sendId, stampedOver] = reply;
     if (granted !== 1) return { granted: false, at, now, waitMs: at - now };
     const grant = { granted: true as const, now, sendId, sendBy: asked + this.options.sendMs };
-    return stamp ? { ...grant, stampedOver: stampedOver ?? null } : grant;
+    return stamped ? { ...grant, stampedOver: stampedOver ?? null } : grant;
   }
 
   /**
    * Call after every granted send. Only an answer proves when the request reached JANDI; a send
    * whose fate is unknown keeps counting in every window until its flight deadline.
    */
-  async finish(url: string, sendId: string, fate: SendFate): Promise<void> {
-    if (fate === 'answered') await this.settle(url, sendId);
-    else if (fate === 'not-sent') await this.abandon(url, sendId);
+  async finish(url: string, sendId: string, fate: SendFate, then?: LuaStep): Promise<void> {
+    const key = this.keyOf(url);
+    if (fate === 'unknown') {
+      if (then) await runStep(this.redis, then);
+      return;
+    }
+    const settle = fate === 'answered';
+    const keys = settle ? [`${key}:sent`, `${key}:flight`] : [`${key}:flight`];
+    const args = settle ? [sendId, this.sentLifetimeMs] : [sendId];
+    if (!then) {
+      await (settle
+        ? this.redis.jandiQuotaSettle(keys[0], keys[1], sendId, this.sentLifetimeMs)
+        : this.redis.jandiQuotaAbandon(keys[0], sendId));
+      return;
+    }
+    const base = settle
+      ? { lua: SETTLE, keys: 2, args: '2' }
+      : { lua: ABANDON, keys: 1, args: '1' };
+    await runScript(
+      this.redis,
+      `jandiQuota${settle ? 'Settle' : 'Abandon'}Then_${then.name}`,
+      () => combinedScript(base, then.lua, 'after'),
+      [...keys, ...then.keys],
+      [...args, ...then.args],
+    );
   }
 
   /** Records that a granted send got its answer. */
   async settle(url: string, sendId: string): Promise<void> {
-    const key = this.keyOf(url);
-    await this.redis.jandiQuotaSettle(`${key}:sent`, `${key}:flight`, sendId, this.sentLifetimeMs);
+    await this.finish(url, sendId, 'answered');
   }
 
   /**
@@ -376,7 +439,7 @@ export class JandiQuotaLimiter {
 
   /** A granted send that will not be made after all (nothing to send): its slot is free again. */
   async abandon(url: string, sendId: string): Promise<void> {
-    await this.redis.jandiQuotaAbandon(`${this.keyOf(url)}:flight`, sendId);
+    await this.finish(url, sendId, 'not-sent');
   }
 
   /** JANDI said 429: no reservation for this URL starts before the cooldown ends. */

@@ -2,8 +2,9 @@
  * npm run bench:fanout — a partner routing each company (corpNum) to its own JANDI topic: 1,000
  * destinations in a generated routes file, URLs on the JANDI stand-in enforcing the real per-URL
  * limits (60/1m, 500/10m), 20,000 events spread over them, drained by 3 worker processes (dist/).
- * Interleaved in the same run on a private Redis, a bare baseline: BullMQ workers with the same
- * concurrency that only post each job to its company's URL. Prints deliveries/s, CPU and Redis
+ * Interleaved in the same run on a private Redis, two baselines: BullMQ workers with the same
+ * concurrency that only post each job to its company's URL (bare), and the same under the relay's
+ * exact quota limiter (quota: the floor any exact cross-replica quota costs). Prints deliveries/s, CPU and Redis
  * commands per delivery, lag, the slowest destination against the median one, 429s, the ratio
  * to the baseline, the Redis commands each delivery runs by name, and what Redis holds per
  * destination afterwards.
@@ -35,7 +36,19 @@ const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
 /** USER_HZ: the unit of /proc/<pid>/stat CPU times, 100 on every Linux. */
 const CLOCK_TICKS = 100;
 
-type Kind = 'bare' | 'relay';
+/**
+ * bare: post only; quota: post under the relay's exact limiter only; relay: the product;
+ * compared: the product from another build (BENCH_COMPARE_DIST).
+ */
+type Kind = 'bare' | 'quota' | 'relay' | 'compared';
+/** Another checkout's dist/: its worker runs as kind `compared`, interleaved with this one's. */
+const COMPARE_DIST = process.env.BENCH_COMPARE_DIST;
+const KINDS: readonly Kind[] = [
+  'bare',
+  'quota',
+  'relay',
+  ...(COMPARE_DIST ? ['compared' as const] : []),
+];
 
 interface Sample {
   kind: Kind;
@@ -116,8 +129,24 @@ function writeRoutes(standin: JandiStandin, round: number): string {
   return file;
 }
 
-async function startBare(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bench', 'bare-worker.js')], {
+async function startBaseline(
+  kind: 'bare' | 'quota',
+  env: Record<string, string>,
+): Promise<ChildProcess> {
+  const script =
+    kind === 'bare'
+      ? ['bare-worker.js']
+      : [
+          '-r',
+          'ts-node/register/transpile-only',
+          '-r',
+          'tsconfig-paths/register',
+          'quota-worker.ts',
+        ];
+  const args = script.map((a) =>
+    a.endsWith('.js') || a.endsWith('.ts') ? join(REPO_ROOT, 'bench', a) : a,
+  );
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -172,7 +201,7 @@ async function runRound(
   const relays: RunningApp[] = [];
   const bares: ChildProcess[] = [];
   try {
-    if (kind === 'relay') {
+    if (kind === 'relay' || kind === 'compared') {
       relays.push(
         ...(await Promise.all(
           Array.from({ length: WORKERS }, async () => {
@@ -197,6 +226,7 @@ async function runRound(
               },
               `http://127.0.0.1:${port}/health/ready`,
               60_000,
+              kind === 'compared' ? COMPARE_DIST : undefined,
             );
           }),
         )),
@@ -205,7 +235,7 @@ async function runRound(
       bares.push(
         ...(await Promise.all(
           Array.from({ length: WORKERS }, () =>
-            startBare({
+            startBaseline(kind, {
               REDIS_URL: redisServer.url,
               QUEUE_PREFIX: prefix,
               BENCH_QUEUE: RELAY_QUEUE,
@@ -331,10 +361,10 @@ async function main(): Promise<void> {
   const load = loadavg()[0];
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const kind of ['bare', 'relay'] as const) {
+      for (const [index, kind] of KINDS.entries()) {
         const sample = await runRound(
           kind,
-          round * 2 + (kind === 'relay' ? 1 : 0),
+          round * KINDS.length + index,
           redisServer,
           redis,
           standin,
@@ -374,7 +404,7 @@ async function main(): Promise<void> {
       `${load.toFixed(2)}, ${samples.map((s) => `${(s.otherCpu * 100).toFixed(0)}%`).join(' ')} of a core`,
     ],
   ];
-  for (const kind of ['bare', 'relay'] as const) {
+  for (const kind of KINDS) {
     const runs = of(kind);
     const lags = runs.flatMap((s) => s.lags).sort((a, b) => a - b);
     rows.push(
@@ -419,18 +449,22 @@ async function main(): Promise<void> {
       ],
     );
   }
-  const ratio =
-    median(of('relay').map((s) => s.perSecond)) / median(of('bare').map((s) => s.perSecond));
+  const perSecond = (kind: Kind) => median(of(kind).map((s) => s.perSecond));
   const cpuOf = (kind: Kind) =>
     median(of(kind).map((s) => s.cpuPerDelivery + s.redisCpuPerDelivery));
-  rows.push(
-    ['relay / bare deliveries/s (medians)', `${ratio.toFixed(2)}×`],
-    // On a machine whose cores are all busy, throughput follows CPU per delivery.
-    [
-      'bare / relay CPU per delivery (workers + Redis)',
-      `${(cpuOf('bare') / cpuOf('relay')).toFixed(2)}×`,
-    ],
-  );
+  for (const kind of KINDS.filter((k) => k !== 'bare')) {
+    rows.push(
+      [
+        `${kind} / bare deliveries/s (medians)`,
+        `${(perSecond(kind) / perSecond('bare')).toFixed(2)}×`,
+      ],
+      // On a machine whose cores are all busy, throughput follows CPU per delivery.
+      [
+        `bare / ${kind} CPU per delivery (workers + Redis)`,
+        `${(cpuOf('bare') / cpuOf(kind)).toFixed(2)}×`,
+      ],
+    );
+  }
   printRows('fanout benchmark (1 URL per company, JANDI stand-in at real limits)', rows);
 }
 

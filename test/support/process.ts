@@ -54,11 +54,13 @@ export async function startApp(
   healthUrl: string,
   // Ingest has taken over 20 s to get ready on a 2-core machine busy with image builds.
   timeoutMs = 60_000,
+  /** The build to run: another checkout's dist/ (benchmarks compare two builds). */
+  dist = join(REPO_ROOT, 'dist'),
 ): Promise<RunningApp> {
   // Ingest's admin port has a fixed default: parallel tests would collide on it.
   const adminPort =
     app === 'ingest' && !env.ADMIN_PORT ? { ADMIN_PORT: String(await freePort()) } : {};
-  const main = join(REPO_ROOT, 'dist', 'apps', app, 'main.js');
+  const main = join(dist, 'apps', app, 'main.js');
   const child = spawn(process.execPath, ['--enable-source-maps', main], {
     cwd: REPO_ROOT,
     env: {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 
 /**
@@ -43,21 +44,32 @@ return {stepReply, ${runBase}}
 `;
 }
 
-type StepRedis = Redis & Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+const scripts = new Map<string, { lua: string; sha: string }>();
 
 /**
- * Runs `lua` (registered once under `name`) with `keys` and `args`. Scripts are registered
- * without a key count, so it is passed first.
+ * Runs `lua` (cached once under `name`) with `keys` and `args`, by EVALSHA and, when Redis does
+ * not know it yet (first use, or after a restart), by EVAL. Not `defineCommand`: a command
+ * defined after this tick's auto-pipeline was made is missing on it and crashes the process.
  */
-export function runScript(
+export async function runScript(
   redis: Redis,
   name: string,
   lua: () => string,
   keys: string[],
   args: (string | number)[],
 ): Promise<unknown> {
-  if (!(name in redis)) redis.defineCommand(name, { lua: lua() });
-  return (redis as StepRedis)[name](keys.length, ...keys, ...args);
+  let script = scripts.get(name);
+  if (!script) {
+    const text = lua();
+    script = { lua: text, sha: createHash('sha1').update(text).digest('hex') };
+    scripts.set(name, script);
+  }
+  try {
+    return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return redis.eval(script.lua, keys.length, ...keys, ...args);
+  }
 }
 
 /** A step on its own: one script of its own. */

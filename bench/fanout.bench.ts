@@ -465,6 +465,12 @@ async function main(): Promise<void> {
       ],
     );
   }
+  // The exact quota alone is the floor of any relay that keeps JANDI's windows across replicas.
+  for (const kind of KINDS.filter((k) => k === 'relay' || k === 'compared'))
+    rows.push([
+      `${kind} / quota deliveries/s (medians)`,
+      `${(perSecond(kind) / perSecond('quota')).toFixed(2)}×`,
+    ]);
   printRows('fanout benchmark (1 URL per company, JANDI stand-in at real limits)', rows);
 }
 

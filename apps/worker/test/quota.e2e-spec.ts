@@ -14,6 +14,8 @@ describe('worker quota across replicas (e2e)', () => {
       ]),
       JANDI_WEBHOOK_URL_ACCOUNTING: harness.standin.url(ACCOUNTING_PATH),
       WORKER_CONCURRENCY: '4',
+      // On a loaded machine an answer can take over the harness's 2 s: a retry would show twice.
+      JANDI_TIMEOUT_MS: '10000',
     };
     await Promise.all([
       harness.startWorker(env),

@@ -245,13 +245,6 @@ type LimiterRedis = Redis & {
     stamp: string,
     ...args: (string | number)[]
   ): Promise<AcquireReply>;
-  jandiQuotaSettle(
-    sent: string,
-    flight: string,
-    sendId: string,
-    lifetimeMs: number,
-  ): Promise<number>;
-  jandiQuotaAbandon(flight: string, sendId: string): Promise<number>;
   jandiQuotaLeftLate(
     sent: string,
     flight: string,
@@ -294,8 +287,6 @@ export class JandiQuotaLimiter {
     if (!('jandiQuotaAcquire' in redis)) {
       redis.defineCommand('jandiQuotaAcquire', { numberOfKeys: 4, lua: ACQUIRE });
       redis.defineCommand('jandiQuotaAcquireStamped', { numberOfKeys: 5, lua: ACQUIRE });
-      redis.defineCommand('jandiQuotaSettle', { numberOfKeys: 2, lua: SETTLE });
-      redis.defineCommand('jandiQuotaAbandon', { numberOfKeys: 1, lua: ABANDON });
       redis.defineCommand('jandiQuotaLeftLate', { numberOfKeys: 2, lua: LEFT_LATE });
       redis.defineCommand('jandiQuotaCooldown', { numberOfKeys: 1, lua: COOLDOWN });
       redis.defineCommand('jandiQuotaHeadroom', { numberOfKeys: 2, lua: HEADROOM });
@@ -397,23 +388,15 @@ export class JandiQuotaLimiter {
       return;
     }
     const settle = fate === 'answered';
-    const keys = settle ? [`${key}:sent`, `${key}:flight`] : [`${key}:flight`];
-    const args = settle ? [sendId, this.sentLifetimeMs] : [sendId];
-    if (!then) {
-      await (settle
-        ? this.redis.jandiQuotaSettle(keys[0], keys[1], sendId, this.sentLifetimeMs)
-        : this.redis.jandiQuotaAbandon(keys[0], sendId));
-      return;
-    }
     const base = settle
       ? { lua: SETTLE, keys: 2, args: '2' }
       : { lua: ABANDON, keys: 1, args: '1' };
     await runScript(
       this.redis,
-      `jandiQuota${settle ? 'Settle' : 'Abandon'}Then_${then.name}`,
-      () => combinedScript(base, then.lua, 'after'),
-      [...keys, ...then.keys],
-      [...args, ...then.args],
+      `jandiQuota${settle ? 'Settle' : 'Abandon'}${then ? `Then_${then.name}` : ''}`,
+      () => (then ? combinedScript(base, then.lua, 'after') : base.lua),
+      [...(settle ? [`${key}:sent`, `${key}:flight`] : [`${key}:flight`]), ...(then?.keys ?? [])],
+      [...(settle ? [sendId, this.sentLifetimeMs] : [sendId]), ...(then?.args ?? [])],
     );
   }
 

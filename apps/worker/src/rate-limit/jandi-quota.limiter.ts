@@ -387,16 +387,17 @@ export class JandiQuotaLimiter {
       if (then) await runStep(this.redis, then);
       return;
     }
-    const settle = fate === 'answered';
-    const base = settle
-      ? { lua: SETTLE, keys: 2, args: '2' }
-      : { lua: ABANDON, keys: 1, args: '1' };
+    const [name, lua, keys, args] =
+      fate === 'answered'
+        ? ['Settle', SETTLE, [`${key}:sent`, `${key}:flight`], [sendId, this.sentLifetimeMs]]
+        : ['Abandon', ABANDON, [`${key}:flight`], [sendId]];
+    const base = { lua, keys: keys.length, args: String(args.length) };
     await runScript(
       this.redis,
-      `jandiQuota${settle ? 'Settle' : 'Abandon'}${then ? `Then_${then.name}` : ''}`,
-      () => (then ? combinedScript(base, then.lua, 'after') : base.lua),
-      [...(settle ? [`${key}:sent`, `${key}:flight`] : [`${key}:flight`]), ...(then?.keys ?? [])],
-      [...(settle ? [sendId, this.sentLifetimeMs] : [sendId]), ...(then?.args ?? [])],
+      `jandiQuota${name}${then ? `Then_${then.name}` : ''}`,
+      () => (then ? combinedScript(base, then.lua, 'after') : lua),
+      [...keys, ...(then?.keys ?? [])],
+      [...args, ...(then?.args ?? [])],
     );
   }
 

@@ -184,7 +184,7 @@ export class JandiDeliveryService {
         'a previous send of this event ended without an answer',
       );
     }
-    const sendStarted = performance.now();
+    const quotaWaitMs = performance.now() - waitStarted;
     const { verdict, report } = await this.sender.send(url, message, decision, {
       destination,
       what: 'message',
@@ -192,9 +192,9 @@ export class JandiDeliveryService {
       abort: this.shutdown.signal,
       // In the quota's settle: the send marker goes, a delivery is marked and logged.
       alongside: (delivered, answer) =>
-        this.sentStep(event, ctx, delivered, { ...answer, quotaWaitMs: sendStarted - waitStarted }),
+        this.sentStep(event, ctx, delivered, { ...answer, quotaWaitMs }),
     });
-    const sent: SendReport = { ...report, quotaWaitMs: sendStarted - waitStarted };
+    const sent: SendReport = { ...report, quotaWaitMs };
 
     switch (verdict.kind) {
       case 'expired':
